@@ -1,0 +1,170 @@
+//! Building, writing and reading ledger frames with Polars.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::condition::{is_in_list, Conditions};
+use crate::schema::{self, ledger_columns};
+use crate::TcoCategory;
+
+/// Selects every ledger column in order: the expression given for it, cast to the ledger type,
+/// or a typed null when the source has nothing for it.
+pub fn select_ledger(lf: LazyFrame, mut exprs: HashMap<&'static str, Expr>) -> LazyFrame {
+    let cols: Vec<Expr> = ledger_columns()
+        .map(|c| {
+            let dtype = c.kind.dtype();
+            match exprs.remove(c.name) {
+                Some(e) => e.strict_cast(dtype).alias(c.name),
+                None => lit(NULL).cast(dtype).alias(c.name),
+            }
+        })
+        .collect();
+    lf.select(cols)
+}
+
+/// A user rule that sets the TCO category of the rows it matches.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CategoryRule {
+    /// Which rows.
+    pub when: Conditions,
+    /// Their category.
+    pub category: TcoCategory,
+}
+
+/// The default TCO category of a FOCUS row, from `ServiceCategory`, `ServiceSubcategory` and the
+/// units: token-priced AI charges are model usage, other AI and compute is compute, security,
+/// identity and governance are security & compliance (but observability and support are
+/// infrastructure), everything else is infrastructure. `rules` are checked first, in order.
+pub fn category_expr(rules: &[CategoryRule]) -> Expr {
+    let cat = col("ServiceCategory");
+    let sub = col("ServiceSubcategory").fill_null(lit(""));
+    let tokens = col("PricingUnit")
+        .fill_null(lit(""))
+        .str()
+        .to_lowercase()
+        .str()
+        .contains(lit("token"), false)
+        .or(col("ConsumedUnit")
+            .fill_null(lit(""))
+            .str()
+            .to_lowercase()
+            .str()
+            .contains(lit("token"), false));
+    let ai = cat.clone().eq(lit("AI and Machine Learning"));
+    let governance = is_in_list(cat.clone(), &["Security", "Identity"]);
+    let mgmt = cat.clone().eq(lit("Management and Governance"));
+    let mgmt_infra = is_in_list(
+        sub,
+        &[
+            "Observability",
+            "Support",
+            "Cost Management",
+            "Architecture",
+            "Disaster Recovery",
+        ],
+    );
+    let mut chain = when(ai.clone().and(sub_is_genai().or(tokens)))
+        .then(lit(TcoCategory::ModelApi.as_str()))
+        .when(ai.or(cat.clone().eq(lit("Compute"))))
+        .then(lit(TcoCategory::Compute.as_str()))
+        .when(governance.or(mgmt.and(mgmt_infra.not())))
+        .then(lit(TcoCategory::SecurityCompliance.as_str()))
+        .otherwise(lit(TcoCategory::Infrastructure.as_str()));
+    for rule in rules.iter().rev() {
+        chain = when(rule.when.to_expr())
+            .then(lit(rule.category.as_str()))
+            .otherwise(chain);
+    }
+    chain
+}
+
+fn sub_is_genai() -> Expr {
+    col("ServiceSubcategory")
+        .eq(lit("Generative AI"))
+        .fill_null(lit(false))
+}
+
+/// `BillingPeriodStart` as `YYYY-MM`.
+pub fn billing_month_expr() -> Expr {
+    col("BillingPeriodStart").dt().strftime("%Y-%m")
+}
+
+/// Parquet settings for every dataset tally writes.
+pub fn parquet_options() -> ParquetWriteOptions {
+    ParquetWriteOptions {
+        compression: ParquetCompression::Zstd(None),
+        statistics: StatisticsOptions::default(),
+        row_group_size: Some(256 * 1024),
+        ..Default::default()
+    }
+}
+
+/// Writes a lazy frame to a local Parquet file with the streaming engine.
+pub fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
+    let target = SinkTarget::Path(PlRefPath::new(path.to_string_lossy().as_ref()));
+    lf.sink(
+        SinkDestination::File { target },
+        FileWriteFormat::Parquet(std::sync::Arc::new(parquet_options())),
+        UnifiedSinkArgs {
+            mkdir: true,
+            ..Default::default()
+        },
+    )?
+    .collect_with_engine(Engine::Streaming)?;
+    Ok(())
+}
+
+/// Scans ledger Parquet files (all with the ledger schema) as one frame.
+pub fn scan_ledger(paths: &[std::path::PathBuf]) -> PolarsResult<LazyFrame> {
+    let frames = paths
+        .iter()
+        .map(|p| {
+            LazyFrame::scan_parquet(
+                PlRefPath::new(p.to_string_lossy().as_ref()),
+                ScanArgsParquet::default(),
+            )
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    if frames.is_empty() {
+        let empty = DataFrame::empty_with_schema(&schema::ledger_schema());
+        return Ok(empty.lazy());
+    }
+    concat(
+        frames,
+        UnionArgs {
+            parallel: false,
+            rechunk: false,
+            to_supertypes: false,
+            ..Default::default()
+        },
+    )
+}
+
+/// The money value of column `name` at row `i` (zero when null or absent).
+pub fn money_at(df: &DataFrame, name: &str, i: usize) -> crate::Money {
+    match df.column(name).ok().and_then(|c| c.get(i).ok()) {
+        Some(AnyValue::Decimal(v, _, s)) if s <= crate::MONEY_SCALE => {
+            crate::Money::from_raw(v * 10i128.pow((crate::MONEY_SCALE - s) as u32))
+        }
+        _ => crate::Money::ZERO,
+    }
+}
+
+/// The text value of column `name` at row `i`.
+pub fn str_at(df: &DataFrame, name: &str, i: usize) -> Option<String> {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
+}
+
+/// The count value of column `name` at row `i` (zero when null or absent).
+pub fn u64_at(df: &DataFrame, name: &str, i: usize) -> u64 {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.cast(&DataType::UInt64).ok())
+        .and_then(|c| c.u64().ok().and_then(|c| c.get(i)))
+        .unwrap_or(0)
+}

@@ -1,0 +1,180 @@
+//! Converting export files into ledger Parquet, with every value checked.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use tally_ledger::frame::{money_at, scan_ledger, sink_parquet, u64_at};
+use tally_ledger::schema::{self, ledger_columns};
+use tally_ledger::Money;
+
+use crate::{Format, Input, SourceError};
+
+/// Row count and exact totals of one (billing month, currency).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MonthStats {
+    /// Ledger rows.
+    pub rows: u64,
+    /// Σ BilledCost.
+    pub billed_cost: Money,
+    /// Σ EffectiveCost.
+    pub effective_cost: Money,
+}
+
+/// What a conversion wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConvertStats {
+    /// Rows written.
+    pub rows: u64,
+    /// Per billing month (`YYYY-MM`), per billing currency.
+    pub months: BTreeMap<String, BTreeMap<String, MonthStats>>,
+}
+
+fn polars_err(object: &str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + '_ {
+    move |source| SourceError::Polars {
+        object: object.to_string(),
+        action,
+        source,
+    }
+}
+
+/// Converts `inputs` (all of one format) into one ledger Parquet file at `dest`, streaming.
+///
+/// Every value is checked: a cell that cannot be read, or an empty mandatory cell, is an error
+/// naming the object, row and column, and `dest` is removed. Returns exact totals per month.
+pub fn convert_to_parquet(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+) -> Result<ConvertStats, SourceError> {
+    let result = convert_inner(format, inputs, dest);
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+fn convert_inner(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+) -> Result<ConvertStats, SourceError> {
+    let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
+    let frames = inputs
+        .iter()
+        .map(|i| format.scan(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lf = if frames.len() == 1 {
+        frames
+            .into_iter()
+            .next()
+            .ok_or_else(|| SourceError::Unreadable {
+                object: first.into(),
+                reason: "no input".into(),
+            })?
+    } else {
+        concat(
+            frames,
+            UnionArgs {
+                parallel: false,
+                rechunk: false,
+                ..Default::default()
+            },
+        )
+        .map_err(polars_err(first, "combining inputs"))?
+    };
+    if let Err(e) = sink_parquet(lf, dest) {
+        locate(format, inputs)?;
+        return Err(SourceError::Polars {
+            object: first.to_string(),
+            action: "converting",
+            source: e,
+        });
+    }
+    // Values that could not be read are nulls now: mandatory columns must have none.
+    let written =
+        scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the ledger"))?;
+    let required: Vec<&str> = ledger_columns()
+        .filter(|c| !c.nullable)
+        .map(|c| c.name)
+        .collect();
+    let nulls = written
+        .clone()
+        .select(
+            required
+                .iter()
+                .map(|c| col(*c).null_count().alias(*c))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(polars_err(first, "checking the ledger"))?;
+    for c in &required {
+        let n = nulls
+            .column(c)
+            .ok()
+            .and_then(|s| s.cast(&DataType::UInt64).ok())
+            .and_then(|s| s.u64().ok().and_then(|s| s.get(0)));
+        if n.unwrap_or(0) > 0 {
+            locate(format, inputs)?;
+            return Err(SourceError::Unreadable {
+                object: first.to_string(),
+                reason: format!("column {c} has empty or unreadable values"),
+            });
+        }
+    }
+    stats(written, first)
+}
+
+/// Finds the first bad cell across `inputs` and returns it as an error; `Ok` when none is found.
+fn locate(format: &dyn Format, inputs: &[Input<'_>]) -> Result<(), SourceError> {
+    for input in inputs {
+        if let Some(cell) = format.diagnose(input)? {
+            return Err(SourceError::bad_cell(input.object, cell));
+        }
+    }
+    Ok(())
+}
+
+/// Exact totals of a ledger frame per month and currency.
+pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
+    let df = lf
+        .group_by([col(schema::X_BILLING_MONTH), col("BillingCurrency")])
+        .agg([
+            len().alias("rows"),
+            col("BilledCost").sum().alias("billed"),
+            col("EffectiveCost").sum().alias("effective"),
+        ])
+        .sort(
+            [schema::X_BILLING_MONTH, "BillingCurrency"],
+            Default::default(),
+        )
+        .collect()
+        .map_err(polars_err(object, "totalling"))?;
+    let mut out = ConvertStats::default();
+    let months = df
+        .column(schema::X_BILLING_MONTH)
+        .map_err(polars_err(object, "totalling"))?
+        .str()
+        .map_err(polars_err(object, "totalling"))?
+        .clone();
+    let currencies = df
+        .column("BillingCurrency")
+        .map_err(polars_err(object, "totalling"))?
+        .str()
+        .map_err(polars_err(object, "totalling"))?
+        .clone();
+    for i in 0..df.height() {
+        let n = u64_at(&df, "rows", i);
+        out.rows += n;
+        let entry = out
+            .months
+            .entry(months.get(i).unwrap_or_default().to_string())
+            .or_default()
+            .entry(currencies.get(i).unwrap_or_default().to_string())
+            .or_default();
+        entry.rows += n;
+        entry.billed_cost = entry.billed_cost + money_at(&df, "billed", i);
+        entry.effective_cost = entry.effective_cost + money_at(&df, "effective", i);
+    }
+    Ok(out)
+}

@@ -1,0 +1,98 @@
+//! Billing and usage export formats, each mapped onto the tally ledger.
+//!
+//! Every format is one file behind the small [`Format`] trait and is registered in
+//! [`FORMATS`]; adding a format touches that file, this list and its fixture.
+
+mod convert;
+mod csv_head;
+mod error;
+pub mod focus;
+
+use std::path::Path;
+
+use polars::prelude::LazyFrame;
+use tally_ledger::frame::CategoryRule;
+
+pub use convert::{convert_to_parquet, stats, ConvertStats, MonthStats};
+pub use csv_head::CsvHead;
+pub use error::SourceError;
+
+/// One local, uncompressed input file, and how to name it to users.
+#[derive(Clone, Debug)]
+pub struct Input<'a> {
+    /// The local file (already downloaded and decompressed).
+    pub path: &'a Path,
+    /// The object's name as users know it (URL or path), for messages and `x_source_object`.
+    pub object: &'a str,
+    /// The source name (`x_source`).
+    pub source: &'a str,
+    /// Category rules from the pipeline file, checked before the format's defaults.
+    pub category_rules: &'a [CategoryRule],
+}
+
+/// A cell that could not be read, found by [`Format::diagnose`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadCell {
+    /// 1-based data row (the header is not counted).
+    pub row: u64,
+    /// Column name.
+    pub column: String,
+    /// The text found, if any.
+    pub value: Option<String>,
+    /// What was expected.
+    pub expected: String,
+}
+
+/// An export format.
+pub trait Format: Send + Sync {
+    /// The name used by `tally convert --from` and in pipeline files.
+    fn name(&self) -> &'static str;
+    /// One line for `--help` and the README.
+    fn description(&self) -> &'static str;
+    /// Whether a CSV header (column names) looks like this format, for auto-detection.
+    fn sniff(&self, columns: &[String]) -> bool;
+    /// A lazy plan mapping one input file onto the ledger schema. Checks the header (missing
+    /// columns), but not the values.
+    fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError>;
+    /// Called when reading the values failed: finds the first cell that cannot be read.
+    fn diagnose(&self, input: &Input<'_>) -> Result<Option<BadCell>, SourceError>;
+}
+
+/// Every known format.
+pub static FORMATS: &[&dyn Format] = &[&focus::Focus];
+
+/// Looks a format up by name.
+pub fn format_by_name(name: &str) -> Result<&'static dyn Format, SourceError> {
+    FORMATS
+        .iter()
+        .copied()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| SourceError::UnknownFormat {
+            name: name.to_string(),
+            known: FORMATS
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Finds the format of a local file from its header; an error when none or several match.
+pub fn detect_format(path: &Path, object: &str) -> Result<&'static dyn Format, SourceError> {
+    let head = CsvHead::read(path, object)?;
+    let matches: Vec<_> = FORMATS
+        .iter()
+        .copied()
+        .filter(|f| f.sniff(&head.columns))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(SourceError::UnknownHeader {
+            object: object.to_string(),
+        }),
+        many => Err(SourceError::AmbiguousHeader {
+            object: object.to_string(),
+            candidates: many.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
