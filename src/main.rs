@@ -1,1 +1,183 @@
-fn main() {}
+//! The `tally` command line: a thin layer over the `tally-pipeline` library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tally_ledger::layout::BillingMonth;
+use tally_pipeline::{ConvertOptions, LoadedPipeline, PipelineError, RunOptions, RunReport};
+
+/// What your AI really costs: provider and cloud bills into an exact, allocated AI TCO.
+#[derive(Parser)]
+#[command(name = "tally", version, about, long_about = None)]
+struct Cli {
+    /// Only print warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline: ingest new or changed exports, rebuild the months they touch, publish.
+    Run {
+        /// The pipeline file (TOML).
+        pipeline: String,
+        /// Rebuild only this billing month (YYYY-MM), even if no input changed.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<BillingMonth>,
+        /// Output root (path or URL), overriding the pipeline file's `out`.
+        #[arg(long)]
+        out: Option<String>,
+        /// Compute everything and show what would change, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run report as JSON on stdout instead of the summary screen.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert exports of one format into ledger rows in one Parquet file.
+    Convert {
+        /// Export format (see `tally formats`); detected from the header when omitted.
+        #[arg(long = "from")]
+        from: Option<String>,
+        /// Output Parquet file (path or URL).
+        #[arg(long, short)]
+        output: String,
+        /// Input files, prefixes or globs (paths or URLs).
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
+    /// Check a pipeline file without running it, reporting every problem at once.
+    Validate {
+        /// The pipeline file (TOML).
+        pipeline: String,
+    },
+    /// List the export formats tally reads.
+    Formats,
+}
+
+fn parse_month(s: &str) -> Result<BillingMonth, String> {
+    BillingMonth::parse(s).ok_or_else(|| format!("`{s}` is not a month: use YYYY-MM"))
+}
+
+/// Exit code for bad configuration or bad input.
+const EXIT_USER: u8 = 2;
+/// Exit code for any other failure.
+const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if cli.quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+
+    match real_main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let user = err.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_user_error);
+            let mut msg = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg.push_str(&format!("\n  caused by: {c}"));
+                }
+            }
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(if user { EXIT_USER } else { EXIT_FAILURE })
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Run { pipeline, month, out, dry_run, json } => {
+            let p = LoadedPipeline::load(&pipeline)?;
+            let report = rt.block_on(tally_pipeline::run(&p, &RunOptions { month, out, dry_run }))?;
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                write_summary(&mut stdout, &pipeline, &report)?;
+            }
+        }
+        Command::Convert { from, output, inputs } => {
+            let stats = rt.block_on(tally_pipeline::convert(&ConvertOptions { format: from, inputs, output: output.clone() }))?;
+            writeln!(stdout, "wrote {} ledger rows to {output}", stats.rows)?;
+            for (month, currencies) in &stats.months {
+                for (cur, s) in currencies {
+                    writeln!(
+                        stdout,
+                        "  {month} {cur}: {} rows, BilledCost {}, EffectiveCost {}",
+                        s.rows, s.billed_cost, s.effective_cost
+                    )?;
+                }
+            }
+        }
+        Command::Validate { pipeline } => {
+            let p = LoadedPipeline::load(&pipeline)?;
+            p.check()?;
+            let c = &p.config;
+            writeln!(
+                stdout,
+                "{pipeline}: ok ({} sources, {} projects, {} rules)",
+                c.sources.len(),
+                c.projects.len(),
+                c.rules.len()
+            )?;
+        }
+        Command::Formats => {
+            for f in tally_sources::FORMATS {
+                writeln!(stdout, "{:<12} {}", f.name(), f.description())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_summary(w: &mut impl Write, pipeline: &str, r: &RunReport) -> anyhow::Result<()> {
+    let verb = if r.dry_run { "would write" } else { "wrote" };
+    writeln!(w, "tally run {pipeline} → {}", r.out)?;
+    writeln!(
+        w,
+        "objects: {} listed, {} read, {} removed since last run{}",
+        r.objects_seen,
+        r.objects_read,
+        r.objects_removed,
+        if r.superseded.is_empty() { String::new() } else { format!(", {} superseded by a later delivery", r.superseded.len()) }
+    )?;
+    for s in &r.summaries {
+        let pct = s.allocated_total.percent_of(s.ingested_total).unwrap_or_else(|| "100.0".into());
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}  TCO {} {}  allocated {} ({pct}%)  unallocated {}",
+            s.billing_month,
+            s.currency,
+            s.ingested_total.round_dp(2),
+            s.allocated_total.round_dp(2),
+            s.unallocated_total.round_dp(2)
+        )?;
+        for p in &s.projects {
+            writeln!(w, "  {:<24} {:<24} {:>16}", p.project, p.business_unit, p.tco_total.round_dp(2).to_string())?;
+        }
+        writeln!(w, "  {:<24} {:<24} {:>16}", "(unallocated)", "", s.unallocated_total.round_dp(2).to_string())?;
+        for o in &s.other_currencies {
+            writeln!(w, "  not converted: {} rows in {}, total {}", o.rows, o.currency, o.total.round_dp(2))?;
+        }
+    }
+    writeln!(w)?;
+    if r.is_noop() {
+        writeln!(w, "nothing changed since the last run")?;
+    } else {
+        writeln!(w, "{verb} {} files, deleted {}", r.files_written.len(), r.files_deleted.len())?;
+    }
+    Ok(())
+}

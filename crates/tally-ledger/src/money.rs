@@ -82,6 +82,19 @@ impl Money {
         Money(q * unit)
     }
 
+    /// `self` as a percentage of `total`, rounded half away from zero to one decimal
+    /// (`"87.5"`), computed exactly; `None` when `total` is zero or the values are too large.
+    pub fn percent_of(self, total: Money) -> Option<String> {
+        if total.0 == 0 {
+            return None;
+        }
+        let num = self.0.checked_mul(2000)?;
+        let q = num / total.0;
+        let tenths = (q + q.signum()) / 2;
+        let sign = if tenths < 0 { "-" } else { "" };
+        Some(format!("{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10))
+    }
+
     /// Formats with at least `min_dp` and at most 18 fractional digits, dropping trailing zeros.
     pub fn to_string_min_dp(self, min_dp: usize) -> String {
         let neg = self.0 < 0;
@@ -266,6 +279,15 @@ mod tests {
             Err(MoneyError::TooPrecise(_))
         ));
         assert!(matches!(Money::parse("1e30"), Err(MoneyError::Overflow(_))));
+    }
+
+    #[test]
+    fn percentages_are_exact_to_one_decimal() {
+        assert_eq!(m("1").percent_of(m("3")).as_deref(), Some("33.3"));
+        assert_eq!(m("2").percent_of(m("3")).as_deref(), Some("66.7"));
+        assert_eq!(m("7").percent_of(m("8")).as_deref(), Some("87.5"));
+        assert_eq!(m("-1").percent_of(m("8")).as_deref(), Some("-12.5"));
+        assert_eq!(m("5").percent_of(Money::ZERO), None);
     }
 
     #[test]

@@ -228,7 +228,20 @@ impl LoadedPipeline {
         if url.contains("://") || Path::new(&url).is_absolute() {
             return Ok(url);
         }
-        Ok(self.base_dir.join(&url).to_string_lossy().into_owned())
+        let mut out = PathBuf::new();
+        for comp in self.base_dir.join(&url).components() {
+            match comp {
+                std::path::Component::ParentDir if out.components().next_back().is_some_and(|c| matches!(c, std::path::Component::Normal(_))) => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        if out.as_os_str().is_empty() {
+            out.push(".");
+        }
+        Ok(out.to_string_lossy().into_owned())
     }
 }
 

@@ -30,7 +30,7 @@ pub struct ConvertStats {
     pub months: BTreeMap<String, BTreeMap<String, MonthStats>>,
 }
 
-fn polars_err(object: &str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + '_ {
+fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + 'a {
     move |source| SourceError::Polars {
         object: object.to_string(),
         action,

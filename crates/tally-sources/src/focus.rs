@@ -125,7 +125,7 @@ fn check_columns(names: &[String], object: &str) -> Result<(), SourceError> {
     Ok(())
 }
 
-fn polars_err(object: &str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + '_ {
+fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + 'a {
     move |source| SourceError::Polars {
         object: object.to_string(),
         action,

@@ -290,6 +290,38 @@ impl Location {
         })
     }
 
+    /// The same location, named `display` to users (e.g. the URL as written in a pipeline
+    /// file rather than the resolved path), so object names do not depend on the machine.
+    pub fn with_display(mut self, display: &str) -> Location {
+        self.display_base = display.trim_end_matches('/').to_string();
+        if let Some(i) = self.display_base.find(['*', '?', '[', '{']) {
+            let cut = self.display_base[..i].rfind('/').unwrap_or(0);
+            self.display_base.truncate(cut);
+        }
+        self
+    }
+
+    /// Makes the object at `rel` readable as a local file (see [`Location::fetch_local`]), or
+    /// `None` when it does not exist.
+    pub async fn fetch_rel(&self, rel: &str, scratch: &FsPath) -> Result<Option<PathBuf>, StorageError> {
+        let key = self.key(rel);
+        match self.store.head(&key).await {
+            Ok(meta) => {
+                let info = ObjectInfo {
+                    display: self.display_of(rel),
+                    location: meta.location,
+                    rel: rel.to_string(),
+                    size: meta.size,
+                    etag: meta.e_tag,
+                    last_modified: meta.last_modified,
+                };
+                Ok(Some(self.fetch_local(&info, scratch).await?))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_err("reading", self.display_of(rel))(e)),
+        }
+    }
+
     /// The kind of store.
     pub fn scheme(&self) -> Scheme {
         self.scheme
