@@ -73,13 +73,20 @@ fn main() -> ExitCode {
     let default_level = if cli.quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err)
+            if err.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let user = err.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_user_error);
             let mut msg = format!("error: {err}");
@@ -109,7 +116,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Convert { from, output, inputs } => {
-            let stats = rt.block_on(tally_pipeline::convert(&ConvertOptions { format: from, inputs, output: output.clone() }))?;
+            let stats =
+                rt.block_on(tally_pipeline::convert(&ConvertOptions { format: from, inputs, output: output.clone() }))?;
             writeln!(stdout, "wrote {} ledger rows to {output}", stats.rows)?;
             for (month, currencies) in &stats.months {
                 for (cur, s) in currencies {
@@ -151,7 +159,11 @@ fn write_summary(w: &mut impl Write, pipeline: &str, r: &RunReport) -> anyhow::R
         r.objects_seen,
         r.objects_read,
         r.objects_removed,
-        if r.superseded.is_empty() { String::new() } else { format!(", {} superseded by a later delivery", r.superseded.len()) }
+        if r.superseded.is_empty() {
+            String::new()
+        } else {
+            format!(", {} superseded by a later delivery", r.superseded.len())
+        }
     )?;
     for s in &r.summaries {
         let pct = s.allocated_total.percent_of(s.ingested_total).unwrap_or_else(|| "100.0".into());

@@ -1,1 +1,11 @@
+//! End-to-end tests of the `tally` binary: one test binary, one temporary folder per test.
 
+// Test code fails by panicking.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod support;
+
+mod bad_input;
+mod cloud;
+mod incremental;
+mod ingest;

@@ -51,23 +51,17 @@ pub struct Rule {
 impl Rule {
     /// The label stored in `x_allocation_rule`.
     pub fn label(&self, index: usize) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("rules[{index}]"))
+        self.name.clone().unwrap_or_else(|| format!("rules[{index}]"))
     }
 
     /// Problems with this rule given the declared projects (empty when valid). No I/O.
     pub fn problems(&self, projects: &[Project]) -> Vec<String> {
         let mut out = Vec::new();
         match (&self.project, &self.project_from_tag) {
-            (Some(_), Some(_)) => {
-                out.push("give either `project` or `project-from-tag`, not both".to_string())
-            }
+            (Some(_), Some(_)) => out.push("give either `project` or `project-from-tag`, not both".to_string()),
             (None, None) => out.push("a rule needs `project` or `project-from-tag`".to_string()),
             (Some(p), None) if !projects.iter().any(|x| &x.name == p) => {
-                out.push(format!(
-                    "unknown project `{p}` (declare it under [[projects]])"
-                ));
+                out.push(format!("unknown project `{p}` (declare it under [[projects]])"));
             }
             _ => {}
         }
@@ -85,11 +79,7 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project]) -> LazyFra
     let mut project = lit(NULL).cast(DataType::String);
     let mut rule_id = lit(NULL).cast(DataType::String);
     for (i, rule) in rules.iter().enumerate().rev() {
-        let mut cond = rule
-            .when
-            .as_ref()
-            .map(Conditions::to_expr)
-            .unwrap_or(lit(true));
+        let mut cond = rule.when.as_ref().map(Conditions::to_expr).unwrap_or(lit(true));
         let value = match (&rule.project, &rule.project_from_tag) {
             (Some(p), _) => lit(p.clone()),
             (None, Some(t)) => {
@@ -103,12 +93,9 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project]) -> LazyFra
     }
     let mut bu = lit(NULL).cast(DataType::String);
     for p in projects.iter().rev() {
-        bu = when(col(X_PROJECT).eq(lit(p.name.clone())))
-            .then(lit(p.business_unit.clone()))
-            .otherwise(bu);
+        bu = when(col(X_PROJECT).eq(lit(p.name.clone()))).then(lit(p.business_unit.clone())).otherwise(bu);
     }
-    lf.with_columns([project.alias(X_PROJECT), rule_id.alias(X_ALLOCATION_RULE)])
-        .with_column(bu.alias(X_BUSINESS_UNIT))
+    lf.with_columns([project.alias(X_PROJECT), rule_id.alias(X_ALLOCATION_RULE)]).with_column(bu.alias(X_BUSINESS_UNIT))
 }
 
 #[cfg(test)]
@@ -136,12 +123,7 @@ mod tests {
         )?;
         let projects = vec![proj("doc-search", "Legal"), proj("support-assistant", "CX")];
         let rules = vec![
-            Rule {
-                name: Some("by tag".into()),
-                when: None,
-                project: None,
-                project_from_tag: Some("project".into()),
-            },
+            Rule { name: Some("by tag".into()), when: None, project: None, project_from_tag: Some("project".into()) },
             Rule {
                 name: None,
                 when: Some(Conditions::One(Condition {
@@ -163,51 +145,24 @@ mod tests {
         let out = attribute(df.lazy(), &rules, &projects).collect()?;
         let get = |c: &str| -> Vec<Option<String>> {
             out.column(c)
-                .map(|s| {
-                    s.str()
-                        .map(|s| s.into_iter().map(|v| v.map(str::to_string)).collect())
-                        .unwrap_or_default()
-                })
+                .map(|s| s.str().map(|s| s.into_iter().map(|v| v.map(str::to_string)).collect()).unwrap_or_default())
                 .unwrap_or_default()
         };
         assert_eq!(
             get(X_PROJECT),
-            [
-                Some("doc-search".into()),
-                Some("support-assistant".into()),
-                Some("support-assistant".into()),
-                None
-            ]
+            [Some("doc-search".into()), Some("support-assistant".into()), Some("support-assistant".into()), None]
         );
-        assert_eq!(
-            get(X_BUSINESS_UNIT),
-            [
-                Some("Legal".into()),
-                Some("CX".into()),
-                Some("CX".into()),
-                None
-            ]
-        );
+        assert_eq!(get(X_BUSINESS_UNIT), [Some("Legal".into()), Some("CX".into()), Some("CX".into()), None]);
         assert_eq!(
             get(X_ALLOCATION_RULE),
-            [
-                Some("by tag".into()),
-                Some("rules[1]".into()),
-                Some("rules[1]".into()),
-                None
-            ]
+            [Some("by tag".into()), Some("rules[1]".into()), Some("rules[1]".into()), None]
         );
         Ok(())
     }
 
     #[test]
     fn unknown_project_is_a_problem() {
-        let r = Rule {
-            name: None,
-            when: None,
-            project: Some("x".into()),
-            project_from_tag: None,
-        };
+        let r = Rule { name: None, when: None, project: Some("x".into()), project_from_tag: None };
         assert_eq!(r.problems(&[]).len(), 1);
     }
 }

@@ -3,9 +3,7 @@
 use std::fmt;
 
 /// Which part of AI TCO a ledger row belongs to (`x_tco_category`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TcoCategory {
     /// Model usage billed per token or request (OpenAI, Anthropic, Bedrock, Azure OpenAI, Vertex).

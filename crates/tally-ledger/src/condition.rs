@@ -63,11 +63,7 @@ impl Conditions {
 
     /// The Polars expression that is `true` exactly where every condition holds.
     pub fn to_expr(&self) -> Expr {
-        self.as_slice()
-            .iter()
-            .map(Condition::to_expr)
-            .reduce(|a, b| a.and(b))
-            .unwrap_or(lit(false))
+        self.as_slice().iter().map(Condition::to_expr).reduce(|a, b| a.and(b)).unwrap_or(lit(false))
     }
 }
 
@@ -106,15 +102,9 @@ impl Condition {
             self.present.is_some(),
         ];
         match ops.iter().filter(|b| **b).count() {
-            0 => out.push(
-                "a condition needs one of `equals`, `one-of`, `glob`, `regex`, `present`"
-                    .to_string(),
-            ),
+            0 => out.push("a condition needs one of `equals`, `one-of`, `glob`, `regex`, `present`".to_string()),
             1 => {}
-            _ => out.push(
-                "a condition takes only one of `equals`, `one-of`, `glob`, `regex`, `present`"
-                    .to_string(),
-            ),
+            _ => out.push("a condition takes only one of `equals`, `one-of`, `glob`, `regex`, `present`".to_string()),
         }
         if let Some(re) = &self.regex {
             if let Err(e) = regex::Regex::new(re) {
@@ -164,22 +154,14 @@ impl Condition {
 
 /// `true` where `e` is one of `values` (null where `e` is null).
 pub fn is_in_list<S: AsRef<str>>(e: Expr, values: &[S]) -> Expr {
-    let series = Series::new(
-        "values".into(),
-        values
-            .iter()
-            .map(|v| v.as_ref().to_string())
-            .collect::<Vec<_>>(),
-    );
+    let series = Series::new("values".into(), values.iter().map(|v| v.as_ref().to_string()).collect::<Vec<_>>());
     e.is_in(lit(series).implode(false), false)
 }
 
 /// The value of tag `key` from the `Tags` JSON object column (null when absent).
 pub fn tag_value(key: &str) -> Expr {
     let escaped = key.replace('\\', "\\\\").replace('\'', "\\'");
-    col("Tags")
-        .str()
-        .json_path_match(lit(format!("$['{escaped}']")))
+    col("Tags").str().json_path_match(lit(format!("$['{escaped}']")))
 }
 
 #[cfg(test)]
@@ -205,25 +187,13 @@ mod tests {
     }
 
     fn base() -> Condition {
-        Condition {
-            column: None,
-            tag: None,
-            equals: None,
-            one_of: None,
-            glob: None,
-            regex: None,
-            present: None,
-        }
+        Condition { column: None, tag: None, equals: None, one_of: None, glob: None, regex: None, present: None }
     }
 
     #[test]
     fn each_operator_matches_what_it_says() {
         assert_eq!(
-            eval(Condition {
-                column: Some("SubAccountId".into()),
-                equals: Some("222".into()),
-                ..base()
-            }),
+            eval(Condition { column: Some("SubAccountId".into()), equals: Some("222".into()), ..base() }),
             [false, true, false, false]
         );
         assert_eq!(
@@ -235,35 +205,19 @@ mod tests {
             [true, false, false, true]
         );
         assert_eq!(
-            eval(Condition {
-                tag: Some("project".into()),
-                glob: Some("support-*".into()),
-                ..base()
-            }),
+            eval(Condition { tag: Some("project".into()), glob: Some("support-*".into()), ..base() }),
             [true, false, false, false]
         );
         assert_eq!(
-            eval(Condition {
-                tag: Some("user:team".into()),
-                regex: Some("^c".into()),
-                ..base()
-            }),
+            eval(Condition { tag: Some("user:team".into()), regex: Some("^c".into()), ..base() }),
             [true, false, false, false]
         );
         assert_eq!(
-            eval(Condition {
-                tag: Some("project".into()),
-                present: Some(true),
-                ..base()
-            }),
+            eval(Condition { tag: Some("project".into()), present: Some(true), ..base() }),
             [true, false, false, false]
         );
         assert_eq!(
-            eval(Condition {
-                tag: Some("project".into()),
-                present: Some(false),
-                ..base()
-            }),
+            eval(Condition { tag: Some("project".into()), present: Some(false), ..base() }),
             [false, true, true, true]
         );
     }

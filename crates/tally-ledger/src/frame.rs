@@ -47,25 +47,12 @@ pub fn category_expr(rules: &[CategoryRule]) -> Expr {
         .to_lowercase()
         .str()
         .contains(lit("token"), false)
-        .or(col("ConsumedUnit")
-            .fill_null(lit(""))
-            .str()
-            .to_lowercase()
-            .str()
-            .contains(lit("token"), false));
+        .or(col("ConsumedUnit").fill_null(lit("")).str().to_lowercase().str().contains(lit("token"), false));
     let ai = cat.clone().eq(lit("AI and Machine Learning"));
     let governance = is_in_list(cat.clone(), &["Security", "Identity"]);
     let mgmt = cat.clone().eq(lit("Management and Governance"));
-    let mgmt_infra = is_in_list(
-        sub,
-        &[
-            "Observability",
-            "Support",
-            "Cost Management",
-            "Architecture",
-            "Disaster Recovery",
-        ],
-    );
+    let mgmt_infra =
+        is_in_list(sub, &["Observability", "Support", "Cost Management", "Architecture", "Disaster Recovery"]);
     let mut chain = when(ai.clone().and(sub_is_genai().or(tokens)))
         .then(lit(TcoCategory::ModelApi.as_str()))
         .when(ai.or(cat.clone().eq(lit("Compute"))))
@@ -74,17 +61,13 @@ pub fn category_expr(rules: &[CategoryRule]) -> Expr {
         .then(lit(TcoCategory::SecurityCompliance.as_str()))
         .otherwise(lit(TcoCategory::Infrastructure.as_str()));
     for rule in rules.iter().rev() {
-        chain = when(rule.when.to_expr())
-            .then(lit(rule.category.as_str()))
-            .otherwise(chain);
+        chain = when(rule.when.to_expr()).then(lit(rule.category.as_str())).otherwise(chain);
     }
     chain
 }
 
 fn sub_is_genai() -> Expr {
-    col("ServiceSubcategory")
-        .eq(lit("Generative AI"))
-        .fill_null(lit(false))
+    col("ServiceSubcategory").eq(lit("Generative AI")).fill_null(lit(false))
 }
 
 /// `BillingPeriodStart` as `YYYY-MM`.
@@ -108,10 +91,7 @@ pub fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
     lf.sink(
         SinkDestination::File { target },
         FileWriteFormat::Parquet(std::sync::Arc::new(parquet_options())),
-        UnifiedSinkArgs {
-            mkdir: true,
-            ..Default::default()
-        },
+        UnifiedSinkArgs { mkdir: true, ..Default::default() },
     )?
     .collect_with_engine(Engine::Streaming)?;
     Ok(())
@@ -124,7 +104,7 @@ pub fn scan_ledger(paths: &[std::path::PathBuf]) -> PolarsResult<LazyFrame> {
         .map(|p| {
             LazyFrame::scan_parquet(
                 PlRefPath::new(p.to_string_lossy().as_ref()),
-                ScanArgsParquet::default(),
+                ScanArgsParquet { hive_options: HiveOptions::new_disabled(), ..Default::default() },
             )
         })
         .collect::<PolarsResult<Vec<_>>>()?;
@@ -132,15 +112,7 @@ pub fn scan_ledger(paths: &[std::path::PathBuf]) -> PolarsResult<LazyFrame> {
         let empty = DataFrame::empty_with_schema(&schema::ledger_schema());
         return Ok(empty.lazy());
     }
-    concat(
-        frames,
-        UnionArgs {
-            parallel: false,
-            rechunk: false,
-            to_supertypes: false,
-            ..Default::default()
-        },
-    )
+    concat(frames, UnionArgs { parallel: false, rechunk: false, to_supertypes: false, ..Default::default() })
 }
 
 /// The money value of column `name` at row `i` (zero when null or absent).
@@ -155,9 +127,7 @@ pub fn money_at(df: &DataFrame, name: &str, i: usize) -> crate::Money {
 
 /// The text value of column `name` at row `i`.
 pub fn str_at(df: &DataFrame, name: &str, i: usize) -> Option<String> {
-    df.column(name)
-        .ok()
-        .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
+    df.column(name).ok().and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
 }
 
 /// The count value of column `name` at row `i` (zero when null or absent).

@@ -24,38 +24,24 @@ impl BillingMonth {
         }
         let year: i32 = y.parse().ok()?;
         let month: u32 = m.parse().ok()?;
-        (1..=12)
-            .contains(&month)
-            .then_some(BillingMonth { year, month })
+        (1..=12).contains(&month).then_some(BillingMonth { year, month })
     }
 
     /// The month after this one.
     pub fn next(self) -> BillingMonth {
         if self.month == 12 {
-            BillingMonth {
-                year: self.year + 1,
-                month: 1,
-            }
+            BillingMonth { year: self.year + 1, month: 1 }
         } else {
-            BillingMonth {
-                year: self.year,
-                month: self.month + 1,
-            }
+            BillingMonth { year: self.year, month: self.month + 1 }
         }
     }
 
     /// The month before this one.
     pub fn prev(self) -> BillingMonth {
         if self.month == 1 {
-            BillingMonth {
-                year: self.year - 1,
-                month: 12,
-            }
+            BillingMonth { year: self.year - 1, month: 12 }
         } else {
-            BillingMonth {
-                year: self.year,
-                month: self.month - 1,
-            }
+            BillingMonth { year: self.year, month: self.month - 1 }
         }
     }
 }
@@ -75,8 +61,7 @@ impl serde::Serialize for BillingMonth {
 impl<'de> serde::Deserialize<'de> for BillingMonth {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        BillingMonth::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a month (YYYY-MM)")))
+        BillingMonth::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a month (YYYY-MM)")))
     }
 }
 
@@ -128,9 +113,6 @@ mod tests {
         assert_eq!(m.next().prev(), m);
         assert_eq!(BillingMonth::parse("2026-13"), None);
         assert_eq!(BillingMonth::parse("2026-1"), None);
-        assert_eq!(
-            partition_file(Stage::Ledger, m, "aws"),
-            "ledger/billing_month=2026-12/aws.parquet"
-        );
+        assert_eq!(partition_file(Stage::Ledger, m, "aws"), "ledger/billing_month=2026-12/aws.parquet");
     }
 }

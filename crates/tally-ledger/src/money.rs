@@ -74,11 +74,7 @@ impl Money {
         let unit = 10i128.pow(MONEY_SCALE as u32 - digits);
         let q = self.0 / unit;
         let r = self.0 % unit;
-        let q = if r.abs() * 2 >= unit {
-            q + self.0.signum()
-        } else {
-            q
-        };
+        let q = if r.abs() * 2 >= unit { q + self.0.signum() } else { q };
         Money(q * unit)
     }
 
@@ -137,9 +133,7 @@ impl Money {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(invalid());
         }
-        if !int_part.bytes().all(|b| b.is_ascii_digit())
-            || !frac_part.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid());
         }
         // value = all_digits * 10^(exp - frac_len); we want value * 10^18.
@@ -167,20 +161,11 @@ impl Money {
             all
         };
         for b in digits_used.bytes() {
-            raw = raw
-                .checked_mul(10)
-                .and_then(|r| r.checked_add(i128::from(b - b'0')))
-                .ok_or_else(overflow)?;
+            raw = raw.checked_mul(10).and_then(|r| r.checked_add(i128::from(b - b'0'))).ok_or_else(overflow)?;
         }
         if shift > 0 {
-            let mul = 10i128
-                .checked_pow(u32::try_from(shift).map_err(|_| overflow())?)
-                .ok_or_else(overflow)?;
-            raw = if raw == 0 {
-                0
-            } else {
-                raw.checked_mul(mul).ok_or_else(overflow)?
-            };
+            let mul = 10i128.checked_pow(u32::try_from(shift).map_err(|_| overflow())?).ok_or_else(overflow)?;
+            raw = if raw == 0 { 0 } else { raw.checked_mul(mul).ok_or_else(overflow)? };
         }
         // Keep within Decimal(38, 18).
         if raw >= 10i128.pow(38) {
@@ -269,15 +254,9 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_number_or_too_precise() {
         for bad in ["", "abc", "1.2.3", "1e", "--1", "1,5", "NaN", "e5", "."] {
-            assert!(
-                matches!(Money::parse(bad), Err(MoneyError::Invalid(_))),
-                "{bad}"
-            );
+            assert!(matches!(Money::parse(bad), Err(MoneyError::Invalid(_))), "{bad}");
         }
-        assert!(matches!(
-            Money::parse("1e-19"),
-            Err(MoneyError::TooPrecise(_))
-        ));
+        assert!(matches!(Money::parse("1e-19"), Err(MoneyError::TooPrecise(_))));
         assert!(matches!(Money::parse("1e30"), Err(MoneyError::Overflow(_))));
     }
 

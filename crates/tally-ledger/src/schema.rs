@@ -50,12 +50,7 @@ pub struct Column {
 }
 
 const fn c(name: &'static str, kind: Kind, mandatory: bool, nullable: bool) -> Column {
-    Column {
-        name,
-        kind,
-        mandatory,
-        nullable,
-    }
+    Column { name, kind, mandatory, nullable }
 }
 
 use Kind::{Count, DateTime, Decimal, Json, Text};
@@ -177,9 +172,7 @@ pub fn focus_column(name: &str) -> Option<&'static Column> {
 
 /// The Polars schema of the ledger.
 pub fn ledger_schema() -> Schema {
-    ledger_columns()
-        .map(|c| Field::new(c.name.into(), c.kind.dtype()))
-        .collect()
+    ledger_columns().map(|c| Field::new(c.name.into(), c.kind.dtype())).collect()
 }
 
 /// The money columns every summary totals.
@@ -198,19 +191,12 @@ mod tests {
         assert!(names[first_x..].iter().all(|n| n.starts_with("x_")));
         let mut sorted = names[..57].to_vec();
         sorted.sort_unstable();
-        assert_eq!(
-            sorted,
-            names[..57].to_vec(),
-            "FOCUS columns in alphabetical order"
-        );
+        assert_eq!(sorted, names[..57].to_vec(), "FOCUS columns in alphabetical order");
     }
 
     #[test]
     fn matches_the_reference_column_list_when_present() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/focus_columns.csv"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/focus_columns.csv");
         let Ok(text) = std::fs::read_to_string(path) else {
             eprintln!("skipped: {path} not found (../shared/reference is not beside the checkout)");
             return;
@@ -224,8 +210,7 @@ mod tests {
             if !f[7].starts_with("FOCUS_Spec@v1.2") {
                 continue;
             }
-            let col =
-                focus_column(f[0]).unwrap_or_else(|| panic!("missing FOCUS 1.2 column {}", f[0]));
+            let col = focus_column(f[0]).unwrap_or_else(|| panic!("missing FOCUS 1.2 column {}", f[0]));
             let expect = match f[3] {
                 "Decimal" => Kind::Decimal,
                 "Date/Time" => Kind::DateTime,

@@ -96,9 +96,9 @@ fn url_problem(url: &str) -> Option<String> {
         return Some(e);
     }
     match url.split_once("://") {
-        Some((scheme, _)) if !SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) => {
-            Some(format!("unsupported URL scheme `{scheme}` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)"))
-        }
+        Some((scheme, _)) if !SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) => Some(format!(
+            "unsupported URL scheme `{scheme}` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)"
+        )),
         _ => None,
     }
 }
@@ -128,7 +128,10 @@ pub fn interpolate(s: &str) -> Result<String, String> {
 impl Pipeline {
     /// Parses a pipeline file's text.
     pub fn parse(text: &str, path: &str) -> Result<Pipeline, PipelineError> {
-        toml::from_str(text).map_err(|e| PipelineError::ParseConfig { path: path.to_string(), message: e.to_string().trim_end().to_string() })
+        toml::from_str(text).map_err(|e| PipelineError::ParseConfig {
+            path: path.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })
     }
 
     /// Every problem in the pipeline; empty when it is valid. Does no I/O.
@@ -152,7 +155,9 @@ impl Pipeline {
         let mut names = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             let at = |f: &str| format!("sources[{i}].{f}");
-            if s.name.is_empty() || !s.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+            if s.name.is_empty()
+                || !s.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
                 add(at("name"), format!("`{}`: use lowercase letters, digits, `-` and `_`", s.name));
             } else if !names.insert(s.name.as_str()) {
                 add(at("name"), format!("duplicate source name `{}`", s.name));
@@ -205,7 +210,8 @@ pub struct LoadedPipeline {
 impl LoadedPipeline {
     /// Reads and parses a pipeline file (no validation: see [`Pipeline::validate`]).
     pub fn load(path: &str) -> Result<LoadedPipeline, PipelineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::ReadConfig { path: path.to_string(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PipelineError::ReadConfig { path: path.to_string(), source })?;
         let config = Pipeline::parse(&text, path)?;
         let base_dir = Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default();
         let hash = hex::encode(Sha256::digest(text.as_bytes()));
@@ -224,14 +230,19 @@ impl LoadedPipeline {
 
     /// Resolves a URL of the file: `${VAR}` replaced; relative paths against the file's folder.
     pub fn resolve(&self, url: &str) -> Result<String, PipelineError> {
-        let url = interpolate(url).map_err(|m| PipelineError::Invalid { path: self.path.clone(), problems: vec![Problem { at: "url".into(), message: m }] })?;
+        let url = interpolate(url).map_err(|m| PipelineError::Invalid {
+            path: self.path.clone(),
+            problems: vec![Problem { at: "url".into(), message: m }],
+        })?;
         if url.contains("://") || Path::new(&url).is_absolute() {
             return Ok(url);
         }
         let mut out = PathBuf::new();
         for comp in self.base_dir.join(&url).components() {
             match comp {
-                std::path::Component::ParentDir if out.components().next_back().is_some_and(|c| matches!(c, std::path::Component::Normal(_))) => {
+                std::path::Component::ParentDir
+                    if out.components().next_back().is_some_and(|c| matches!(c, std::path::Component::Normal(_))) =>
+                {
                     out.pop();
                 }
                 std::path::Component::CurDir => {}
@@ -287,7 +298,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_with_a_line() {
-        let err = Pipeline::parse("name = \"t\"\nsorces = []\n", "t.toml").err().map(|e| e.to_string()).unwrap_or_default();
+        let err =
+            Pipeline::parse("name = \"t\"\nsorces = []\n", "t.toml").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("unknown field `sorces`") && err.contains("line 2"), "{err}");
     }
 

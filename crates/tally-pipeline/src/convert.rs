@@ -28,7 +28,8 @@ pub async fn convert(opts: &ConvertOptions) -> Result<ConvertStats, PipelineErro
         return Err(PipelineError::Usage(format!("--output `{out_url}` names a folder, not a file")));
     }
     let out = Location::open(&out_dir)?;
-    let scratch = tempfile::tempdir().map_err(|source| PipelineError::Io { path: "scratch directory".into(), source })?;
+    let scratch =
+        tempfile::tempdir().map_err(|source| PipelineError::Io { path: "scratch directory".into(), source })?;
     let mut locals = Vec::new();
     for url in &opts.inputs {
         let loc = Location::open(url)?;

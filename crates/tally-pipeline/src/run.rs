@@ -118,8 +118,12 @@ impl Work<'_> {
         self.progress.set_message(obj.display.clone());
         let local = src.loc.fetch_local(obj, &self.dir).await?;
         let dest = self.scratch_file("parquet");
-        let input =
-            Input { path: &local, object: &obj.display, source: src.name, category_rules: &self.pipeline.config.category_rules };
+        let input = Input {
+            path: &local,
+            object: &obj.display,
+            source: src.name,
+            category_rules: &self.pipeline.config.category_rules,
+        };
         info!(object = %obj.display, format = src.format.name(), "reading");
         let stats = convert_to_parquet(src.format, &[input], &dest)?;
         if local.starts_with(&self.dir) {
@@ -140,7 +144,11 @@ impl Work<'_> {
 }
 
 /// The records that count for `month`, and those superseded by a later delivery.
-fn choose<'r>(records: &'r [ObjectRecord], month: &str, mode: Restatement) -> (Vec<&'r ObjectRecord>, Vec<&'r ObjectRecord>) {
+fn choose<'r>(
+    records: &'r [ObjectRecord],
+    month: &str,
+    mode: Restatement,
+) -> (Vec<&'r ObjectRecord>, Vec<&'r ObjectRecord>) {
     let candidates: Vec<&ObjectRecord> = records.iter().filter(|r| r.months.contains_key(month)).collect();
     if mode == Restatement::All {
         return (candidates, Vec::new());
@@ -163,7 +171,9 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     let out_url = match (&opts.out, &cfg.out) {
         (Some(o), _) => o.clone(),
         (None, Some(o)) => p.resolve(o)?,
-        (None, None) => return Err(PipelineError::Usage("no output: give --out or set `out` in the pipeline file".into())),
+        (None, None) => {
+            return Err(PipelineError::Usage("no output: give --out or set `out` in the pipeline file".into()))
+        }
     };
     let out = Location::open(&out_url)?;
     let old = read_manifest(&out).await?;
@@ -205,7 +215,8 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         next: 0,
         progress,
     };
-    let mut report = RunReport { out: out.display().to_string(), dry_run: opts.dry_run, objects_seen: total, ..Default::default() };
+    let mut report =
+        RunReport { out: out.display().to_string(), dry_run: opts.dry_run, objects_seen: total, ..Default::default() };
 
     // 1. What changed: convert new and changed objects; note the months they touch.
     let mut records: Vec<Vec<ObjectRecord>> = Vec::new();
@@ -321,7 +332,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         let alloc_path = work.scratch_file("parquet");
         sink_parquet(allocated, &alloc_path).map_err(polars("writing the allocation", month))?;
         let summary = tally_report::summarize(
-            scan_ledger(&[alloc_path.clone()]).map_err(polars("reading the allocation", month))?,
+            scan_ledger(std::slice::from_ref(&alloc_path)).map_err(polars("reading the allocation", month))?,
             bm,
             &cfg.currency,
             cfg.cost_measure,
@@ -360,7 +371,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         }
         new_manifest.sources.insert(src.name.to_string(), SourceState { objects });
     }
-    for (month, _) in &rebuilt {
+    for month in rebuilt.keys() {
         let dir = partition_dir(Stage::Allocation, parse_month(month)?);
         if work.staged.keys().any(|k| k.starts_with(&dir)) {
             months.insert(month.clone());

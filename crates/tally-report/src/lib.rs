@@ -51,10 +51,7 @@ pub enum ReportError {
 pub type ByCategory = BTreeMap<&'static str, Money>;
 
 fn empty_by_category() -> ByCategory {
-    TcoCategory::ALL
-        .iter()
-        .map(|c| (c.as_str(), Money::ZERO))
-        .collect()
+    TcoCategory::ALL.iter().map(|c| (c.as_str(), Money::ZERO)).collect()
 }
 
 /// One project's line in the summary.
@@ -133,29 +130,13 @@ pub fn summarize(
     measure: CostMeasure,
     projects: &[Project],
 ) -> Result<Summary, ReportError> {
-    let err = |source| ReportError::Polars {
-        report: "summary",
-        month,
-        source,
-    };
+    let err = |source| ReportError::Polars { report: "summary", month, source };
     let cost = measure.column();
     let groups = allocated
         .clone()
-        .group_by([
-            col("BillingCurrency"),
-            col(X_PROJECT),
-            col(X_BUSINESS_UNIT),
-            col(X_TCO_CATEGORY),
-        ])
-        .agg([
-            len().alias("rows"),
-            col(cost).sum().alias("cost"),
-            col("BilledCost").sum().alias("billed"),
-        ])
-        .sort(
-            ["BillingCurrency", X_PROJECT, X_TCO_CATEGORY],
-            SortMultipleOptions::default().with_nulls_last(true),
-        )
+        .group_by([col("BillingCurrency"), col(X_PROJECT), col(X_BUSINESS_UNIT), col(X_TCO_CATEGORY)])
+        .agg([len().alias("rows"), col(cost).sum().alias("cost"), col("BilledCost").sum().alias("billed")])
+        .sort(["BillingCurrency", X_PROJECT, X_TCO_CATEGORY], SortMultipleOptions::default().with_nulls_last(true))
         .collect()
         .map_err(err)?;
     let by_source = allocated
@@ -203,11 +184,7 @@ pub fn summarize(
         let amount = money_at(&groups, "cost", i);
         let rows = u64_at(&groups, "rows", i);
         if cur != currency {
-            let o = others.entry(cur.clone()).or_insert(OtherCurrency {
-                currency: cur,
-                rows: 0,
-                total: Money::ZERO,
-            });
+            let o = others.entry(cur.clone()).or_insert(OtherCurrency { currency: cur, rows: 0, total: Money::ZERO });
             o.rows += rows;
             o.total = o.total + amount;
             continue;
@@ -230,13 +207,11 @@ pub fn summarize(
                     by_category: empty_by_category(),
                 });
                 line.tco_total = line.tco_total + amount;
-                *line.by_category.entry(cat.as_str()).or_default() =
-                    line.by_category[cat.as_str()] + amount;
+                *line.by_category.entry(cat.as_str()).or_default() = line.by_category[cat.as_str()] + amount;
             }
             None => {
                 s.unallocated_total = s.unallocated_total + amount;
-                *s.unallocated.entry(cat.as_str()).or_default() =
-                    s.unallocated[cat.as_str()] + amount;
+                *s.unallocated.entry(cat.as_str()).or_default() = s.unallocated[cat.as_str()] + amount;
             }
         }
     }

@@ -31,22 +31,14 @@ pub struct ConvertStats {
 }
 
 fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + 'a {
-    move |source| SourceError::Polars {
-        object: object.to_string(),
-        action,
-        source,
-    }
+    move |source| SourceError::Polars { object: object.to_string(), action, source }
 }
 
 /// Converts `inputs` (all of one format) into one ledger Parquet file at `dest`, streaming.
 ///
 /// Every value is checked: a cell that cannot be read, or an empty mandatory cell, is an error
 /// naming the object, row and column, and `dest` is removed. Returns exact totals per month.
-pub fn convert_to_parquet(
-    format: &dyn Format,
-    inputs: &[Input<'_>],
-    dest: &Path,
-) -> Result<ConvertStats, SourceError> {
+pub fn convert_to_parquet(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
     let result = convert_inner(format, inputs, dest);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
@@ -54,58 +46,28 @@ pub fn convert_to_parquet(
     result
 }
 
-fn convert_inner(
-    format: &dyn Format,
-    inputs: &[Input<'_>],
-    dest: &Path,
-) -> Result<ConvertStats, SourceError> {
+fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
     let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
-    let frames = inputs
-        .iter()
-        .map(|i| format.scan(i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let frames = inputs.iter().map(|i| format.scan(i)).collect::<Result<Vec<_>, _>>()?;
     let lf = if frames.len() == 1 {
         frames
             .into_iter()
             .next()
-            .ok_or_else(|| SourceError::Unreadable {
-                object: first.into(),
-                reason: "no input".into(),
-            })?
+            .ok_or_else(|| SourceError::Unreadable { object: first.into(), reason: "no input".into() })?
     } else {
-        concat(
-            frames,
-            UnionArgs {
-                parallel: false,
-                rechunk: false,
-                ..Default::default()
-            },
-        )
-        .map_err(polars_err(first, "combining inputs"))?
+        concat(frames, UnionArgs { parallel: false, rechunk: false, ..Default::default() })
+            .map_err(polars_err(first, "combining inputs"))?
     };
     if let Err(e) = sink_parquet(lf, dest) {
         locate(format, inputs)?;
-        return Err(SourceError::Polars {
-            object: first.to_string(),
-            action: "converting",
-            source: e,
-        });
+        return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
     }
     // Values that could not be read are nulls now: mandatory columns must have none.
-    let written =
-        scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the ledger"))?;
-    let required: Vec<&str> = ledger_columns()
-        .filter(|c| !c.nullable)
-        .map(|c| c.name)
-        .collect();
+    let written = scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the ledger"))?;
+    let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
     let nulls = written
         .clone()
-        .select(
-            required
-                .iter()
-                .map(|c| col(*c).null_count().alias(*c))
-                .collect::<Vec<_>>(),
-        )
+        .select(required.iter().map(|c| col(*c).null_count().alias(*c)).collect::<Vec<_>>())
         .collect()
         .map_err(polars_err(first, "checking the ledger"))?;
     for c in &required {
@@ -144,10 +106,7 @@ pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
             col("BilledCost").sum().alias("billed"),
             col("EffectiveCost").sum().alias("effective"),
         ])
-        .sort(
-            [schema::X_BILLING_MONTH, "BillingCurrency"],
-            Default::default(),
-        )
+        .sort([schema::X_BILLING_MONTH, "BillingCurrency"], Default::default())
         .collect()
         .map_err(polars_err(object, "totalling"))?;
     let mut out = ConvertStats::default();

@@ -18,46 +18,29 @@ pub struct CsvHead {
 impl CsvHead {
     /// Reads the head of a local CSV file.
     pub fn read(path: &Path, object: &str) -> Result<CsvHead, SourceError> {
-        let mut file = std::fs::File::open(path).map_err(|source| SourceError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let mut file =
+            std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
         let mut buf = Vec::with_capacity(1 << 16);
         file.by_ref()
             .take(4 << 20)
             .read_to_end(&mut buf)
-            .map_err(|source| SourceError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
         let text = String::from_utf8_lossy(&buf);
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if text.trim().is_empty() {
-            return Err(SourceError::Empty {
-                object: object.to_string(),
-            });
+            return Err(SourceError::Empty { object: object.to_string() });
         }
         let mut records = Records { rest: text };
-        let columns: Vec<String> = records
-            .next()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.trim().to_string())
-            .collect();
-        let first_row = records
-            .next()
-            .filter(|r| !(r.len() == 1 && r[0].is_empty()));
+        let columns: Vec<String> =
+            records.next().unwrap_or_default().into_iter().map(|c| c.trim().to_string()).collect();
+        let first_row = records.next().filter(|r| !(r.len() == 1 && r[0].is_empty()));
         Ok(CsvHead { columns, first_row })
     }
 
     /// The first row's value of `column`, when present and not empty.
     pub fn sample(&self, column: &str) -> Option<&str> {
         let i = self.columns.iter().position(|c| c == column)?;
-        self.first_row
-            .as_ref()?
-            .get(i)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
+        self.first_row.as_ref()?.get(i).map(String::as_str).filter(|s| !s.is_empty())
     }
 }
 
@@ -115,23 +98,14 @@ mod tests {
     fn reads_quoted_header_and_first_row() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let p = dir.path().join("a.csv");
-        std::fs::write(
-            &p,
-            "\u{feff}A,\"B,b\",C\r\n1,\"{\"\"k\"\":\"\"v\"\"}\",\n2,3,4\n",
-        )?;
+        std::fs::write(&p, "\u{feff}A,\"B,b\",C\r\n1,\"{\"\"k\"\":\"\"v\"\"}\",\n2,3,4\n")?;
         let head = CsvHead::read(&p, "a.csv")?;
         assert_eq!(head.columns, ["A", "B,b", "C"]);
-        assert_eq!(
-            head.first_row,
-            Some(vec!["1".into(), "{\"k\":\"v\"}".into(), "".into()])
-        );
+        assert_eq!(head.first_row, Some(vec!["1".into(), "{\"k\":\"v\"}".into(), "".into()]));
         assert_eq!(head.sample("C"), None);
         assert_eq!(head.sample("A"), Some("1"));
         std::fs::write(&p, "")?;
-        assert!(matches!(
-            CsvHead::read(&p, "a.csv"),
-            Err(SourceError::Empty { .. })
-        ));
+        assert!(matches!(CsvHead::read(&p, "a.csv"), Err(SourceError::Empty { .. })));
         Ok(())
     }
 }

@@ -20,21 +20,14 @@ pub struct Focus;
 const ROW: &str = "__tally_row";
 
 fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// The chrono format of a FOCUS date/time sample such as `2026-09-01T00:00:00Z`.
 pub fn datetime_format(sample: &str) -> Option<String> {
     let b = sample.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
-    if !(digits(0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(8..10))
-    {
+    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    if !(digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(7) == Some(&b'-') && digits(8..10)) {
         return None;
     }
     let mut fmt = String::from("%Y-%m-%d");
@@ -66,10 +59,7 @@ pub fn datetime_format(sample: &str) -> Option<String> {
     match rest {
         "" => {}
         "Z" => fmt.push('Z'),
-        r if (r.starts_with('+') || r.starts_with('-'))
-            && r.len() == 6
-            && r.as_bytes()[3] == b':' =>
-        {
+        r if (r.starts_with('+') || r.starts_with('-')) && r.len() == 6 && r.as_bytes()[3] == b':' => {
             fmt.push_str("%:z")
         }
         r if (r.starts_with('+') || r.starts_with('-')) && r.len() == 5 => fmt.push_str("%z"),
@@ -85,12 +75,7 @@ pub fn parse_datetime(e: Expr, format: &str) -> Expr {
     e.str().to_datetime(
         Some(TimeUnit::Microseconds),
         Some(TimeZone::UTC),
-        StrptimeOptions {
-            format: Some(format.into()),
-            strict: false,
-            exact: true,
-            cache: true,
-        },
+        StrptimeOptions { format: Some(format.into()), strict: false, exact: true, cache: true },
         lit("raise"),
     )
 }
@@ -110,10 +95,7 @@ fn check_columns(names: &[String], object: &str) -> Result<(), SourceError> {
         .map(|c| c.name.to_string())
         .collect();
     if !missing.is_empty() {
-        return Err(SourceError::MissingColumns {
-            object: object.to_string(),
-            columns: missing,
-        });
+        return Err(SourceError::MissingColumns { object: object.to_string(), columns: missing });
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
@@ -126,21 +108,14 @@ fn check_columns(names: &[String], object: &str) -> Result<(), SourceError> {
 }
 
 fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + 'a {
-    move |source| SourceError::Polars {
-        object: object.to_string(),
-        action,
-        source,
-    }
+    move |source| SourceError::Polars { object: object.to_string(), action, source }
 }
 
 fn csv_reader(path: &Path, schema: Schema) -> LazyCsvReader {
     LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
-        .with_row_index(Some(RowIndex {
-            name: ROW.into(),
-            offset: 1,
-        }))
+        .with_row_index(Some(RowIndex { name: ROW.into(), offset: 1 }))
         .with_missing_is_null(true)
 }
 
@@ -162,44 +137,27 @@ fn plan(input: &Input<'_>, all_text: bool) -> Result<Plan, SourceError> {
         if let Some(c) = col {
             present.push((c, dtype.clone()));
             if c.kind == Kind::DateTime {
-                let fmt = head
-                    .sample(c.name)
-                    .and_then(datetime_format)
-                    .unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".to_string());
+                let fmt =
+                    head.sample(c.name).and_then(datetime_format).unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".to_string());
                 formats.insert(c.name, fmt);
             }
         }
         schema.with_column(name.as_str().into(), dtype);
     }
-    let lf = csv_reader(input.path, schema)
-        .finish()
-        .map_err(polars_err(input.object, "reading the CSV header"))?;
-    Ok(Plan {
-        lf,
-        present,
-        formats,
-    })
+    let lf = csv_reader(input.path, schema).finish().map_err(polars_err(input.object, "reading the CSV header"))?;
+    Ok(Plan { lf, present, formats })
 }
 
 fn plan_parquet(input: &Input<'_>) -> Result<Plan, SourceError> {
     let args = ScanArgsParquet {
-        row_index: Some(RowIndex {
-            name: ROW.into(),
-            offset: 1,
-        }),
+        row_index: Some(RowIndex { name: ROW.into(), offset: 1 }),
+        hive_options: HiveOptions::new_disabled(),
         ..Default::default()
     };
-    let mut lf =
-        LazyFrame::scan_parquet(PlRefPath::new(input.path.to_string_lossy().as_ref()), args)
-            .map_err(polars_err(input.object, "opening the Parquet file"))?;
-    let file_schema = lf
-        .collect_schema()
-        .map_err(polars_err(input.object, "reading the Parquet schema"))?;
-    let names: Vec<String> = file_schema
-        .iter_names()
-        .map(|n| n.to_string())
-        .filter(|n| n != ROW)
-        .collect();
+    let mut lf = LazyFrame::scan_parquet(PlRefPath::new(input.path.to_string_lossy().as_ref()), args)
+        .map_err(polars_err(input.object, "opening the Parquet file"))?;
+    let file_schema = lf.collect_schema().map_err(polars_err(input.object, "reading the Parquet schema"))?;
+    let names: Vec<String> = file_schema.iter_names().map(|n| n.to_string()).filter(|n| n != ROW).collect();
     check_columns(&names, input.object)?;
     let mut present = Vec::new();
     let mut formats = HashMap::new();
@@ -214,23 +172,15 @@ fn plan_parquet(input: &Input<'_>) -> Result<Plan, SourceError> {
                     .limit(1)
                     .collect()
                     .map_err(polars_err(input.object, "reading a date sample"))?;
-                let sample = first
-                    .column(c.name)
-                    .ok()
-                    .and_then(|s| s.str().ok().and_then(|s| s.get(0).map(str::to_string)));
-                let fmt = sample
-                    .as_deref()
-                    .and_then(datetime_format)
-                    .unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".to_string());
+                let sample =
+                    first.column(c.name).ok().and_then(|s| s.str().ok().and_then(|s| s.get(0).map(str::to_string)));
+                let fmt =
+                    sample.as_deref().and_then(datetime_format).unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".to_string());
                 formats.insert(c.name, fmt);
             }
         }
     }
-    Ok(Plan {
-        lf,
-        present,
-        formats,
-    })
+    Ok(Plan { lf, present, formats })
 }
 
 /// The typed expression of a FOCUS column read as `dtype`.
@@ -239,25 +189,19 @@ fn typed(c: &schema::Column, dtype: &DataType, formats: &HashMap<&'static str, S
     match (c.kind, dtype) {
         (Kind::Decimal, DataType::Decimal(_, _)) => e.cast(MONEY_DTYPE),
         // Floats go through their shortest text form, which is the value the exporter meant.
-        (Kind::Decimal, DataType::Float32 | DataType::Float64) => {
-            e.cast(DataType::String).cast(MONEY_DTYPE)
-        }
+        (Kind::Decimal, DataType::Float32 | DataType::Float64) => e.cast(DataType::String).cast(MONEY_DTYPE),
         (Kind::Decimal, _) => e.cast(DataType::String).cast(MONEY_DTYPE),
-        (Kind::DateTime, DataType::String) => parse_datetime(
-            e,
-            formats
-                .get(c.name)
-                .map(String::as_str)
-                .unwrap_or("%Y-%m-%dT%H:%M:%SZ"),
+        (Kind::DateTime, DataType::String) => {
+            parse_datetime(e, formats.get(c.name).map(String::as_str).unwrap_or("%Y-%m-%dT%H:%M:%SZ"))
+        }
+        (Kind::DateTime, DataType::Datetime(_, Some(_))) => {
+            e.dt().convert_time_zone(TimeZone::UTC).cast(schema::datetime_dtype())
+        }
+        (Kind::DateTime, _) => e.cast(DataType::Datetime(TimeUnit::Microseconds, None)).dt().replace_time_zone(
+            Some(TimeZone::UTC),
+            lit("raise"),
+            NonExistent::Raise,
         ),
-        (Kind::DateTime, DataType::Datetime(_, Some(_))) => e
-            .dt()
-            .convert_time_zone(TimeZone::UTC)
-            .cast(schema::datetime_dtype()),
-        (Kind::DateTime, _) => e
-            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
-            .dt()
-            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise),
         _ => e.cast(DataType::String),
     }
 }
@@ -272,22 +216,13 @@ impl Format for Focus {
     }
 
     fn sniff(&self, columns: &[String]) -> bool {
-        [
-            "BilledCost",
-            "EffectiveCost",
-            "ChargeCategory",
-            "BillingPeriodStart",
-        ]
-        .iter()
-        .all(|c| columns.iter().any(|n| n == c))
+        ["BilledCost", "EffectiveCost", "ChargeCategory", "BillingPeriodStart"]
+            .iter()
+            .all(|c| columns.iter().any(|n| n == c))
     }
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
-        let Plan {
-            lf,
-            present,
-            formats,
-        } = plan(input, false)?;
+        let Plan { lf, present, formats } = plan(input, false)?;
         let mut exprs: HashMap<&'static str, Expr> = HashMap::new();
         for (c, dtype) in &present {
             exprs.insert(c.name, typed(c, dtype, &formats));
@@ -308,47 +243,27 @@ impl Format for Focus {
     }
 
     fn diagnose(&self, input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        let Plan {
-            lf,
-            present,
-            formats,
-        } = plan(input, true)?;
+        let Plan { lf, present, formats } = plan(input, true)?;
         let mut checks = Vec::new();
         for (c, dtype) in &present {
             let parsed = match c.kind {
                 Kind::Decimal | Kind::DateTime => typed(c, dtype, &formats),
                 _ => col(c.name),
             };
-            let bad = if c.nullable {
-                col(c.name).is_not_null().and(parsed.is_null())
-            } else {
-                parsed.is_null()
-            };
+            let bad = if c.nullable { col(c.name).is_not_null().and(parsed.is_null()) } else { parsed.is_null() };
             checks.push((c, bad));
         }
         if checks.is_empty() {
             return Ok(None);
         }
-        let any_bad = checks
-            .iter()
-            .map(|(_, b)| b.clone())
-            .reduce(|a, b| a.or(b))
-            .unwrap_or(lit(false));
+        let any_bad = checks.iter().map(|(_, b)| b.clone()).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
         let mut sel = vec![col(ROW)];
         for (i, (c, bad)) in checks.iter().enumerate() {
             sel.push(bad.clone().alias(format!("__bad{i}")));
-            sel.push(
-                col(c.name)
-                    .cast(DataType::String)
-                    .alias(format!("__raw{i}")),
-            );
+            sel.push(col(c.name).cast(DataType::String).alias(format!("__raw{i}")));
         }
-        let df = lf
-            .filter(any_bad)
-            .select(sel)
-            .limit(1)
-            .collect()
-            .map_err(polars_err(input.object, "checking values"))?;
+        let df =
+            lf.filter(any_bad).select(sel).limit(1).collect().map_err(polars_err(input.object, "checking values"))?;
         if df.height() == 0 {
             return Ok(None);
         }
@@ -392,22 +307,10 @@ mod tests {
     #[test]
     fn detects_the_date_formats_seen_in_exports() {
         let f = |s: &str| datetime_format(s);
-        assert_eq!(
-            f("2026-09-01T00:00:00Z").as_deref(),
-            Some("%Y-%m-%dT%H:%M:%SZ")
-        );
-        assert_eq!(
-            f("2026-09-01T00:00:00.000Z").as_deref(),
-            Some("%Y-%m-%dT%H:%M:%S%.fZ")
-        );
-        assert_eq!(
-            f("2026-09-01 00:00:00").as_deref(),
-            Some("%Y-%m-%d %H:%M:%S")
-        );
-        assert_eq!(
-            f("2026-09-01T00:00:00+00:00").as_deref(),
-            Some("%Y-%m-%dT%H:%M:%S%:z")
-        );
+        assert_eq!(f("2026-09-01T00:00:00Z").as_deref(), Some("%Y-%m-%dT%H:%M:%SZ"));
+        assert_eq!(f("2026-09-01T00:00:00.000Z").as_deref(), Some("%Y-%m-%dT%H:%M:%S%.fZ"));
+        assert_eq!(f("2026-09-01 00:00:00").as_deref(), Some("%Y-%m-%d %H:%M:%S"));
+        assert_eq!(f("2026-09-01T00:00:00+00:00").as_deref(), Some("%Y-%m-%dT%H:%M:%S%:z"));
         assert_eq!(f("2026-09-01T00:00Z").as_deref(), Some("%Y-%m-%dT%H:%MZ"));
         assert_eq!(f("2026-09-01").as_deref(), Some("%Y-%m-%d"));
         assert_eq!(f("09/01/2026"), None);

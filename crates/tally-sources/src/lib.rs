@@ -63,33 +63,19 @@ pub static FORMATS: &[&dyn Format] = &[&focus::Focus];
 
 /// Looks a format up by name.
 pub fn format_by_name(name: &str) -> Result<&'static dyn Format, SourceError> {
-    FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.name() == name)
-        .ok_or_else(|| SourceError::UnknownFormat {
-            name: name.to_string(),
-            known: FORMATS
-                .iter()
-                .map(|f| f.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    FORMATS.iter().copied().find(|f| f.name() == name).ok_or_else(|| SourceError::UnknownFormat {
+        name: name.to_string(),
+        known: FORMATS.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+    })
 }
 
 /// Finds the format of a local file from its header; an error when none or several match.
 pub fn detect_format(path: &Path, object: &str) -> Result<&'static dyn Format, SourceError> {
     let head = CsvHead::read(path, object)?;
-    let matches: Vec<_> = FORMATS
-        .iter()
-        .copied()
-        .filter(|f| f.sniff(&head.columns))
-        .collect();
+    let matches: Vec<_> = FORMATS.iter().copied().filter(|f| f.sniff(&head.columns)).collect();
     match matches.as_slice() {
         [one] => Ok(*one),
-        [] => Err(SourceError::UnknownHeader {
-            object: object.to_string(),
-        }),
+        [] => Err(SourceError::UnknownHeader { object: object.to_string() }),
         many => Err(SourceError::AmbiguousHeader {
             object: object.to_string(),
             candidates: many.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),

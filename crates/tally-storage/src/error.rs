@@ -4,7 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The URL's scheme is not one tally knows.
-    #[error("unsupported URL scheme `{scheme}` in `{url}` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)")]
+    #[error(
+        "unsupported URL scheme `{scheme}` in `{url}` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)"
+    )]
     UnsupportedScheme {
         /// The scheme found.
         scheme: String,

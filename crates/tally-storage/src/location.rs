@@ -69,9 +69,7 @@ fn memory_store(name: &str) -> Arc<dyn ObjectStore> {
         Ok(m) => m,
         Err(poisoned) => poisoned.into_inner(),
     };
-    map.entry(name.to_string())
-        .or_insert_with(|| Arc::new(InMemory::new()))
-        .clone()
+    map.entry(name.to_string()).or_insert_with(|| Arc::new(InMemory::new())).clone()
 }
 
 fn env_set(name: &str) -> bool {
@@ -119,10 +117,7 @@ fn check_credentials(scheme: Scheme, url: &str) -> Result<(), StorageError> {
     if ok || metadata_allowed() {
         Ok(())
     } else {
-        Err(StorageError::MissingCredentials {
-            url: url.to_string(),
-            hint: hint.to_string(),
-        })
+        Err(StorageError::MissingCredentials { url: url.to_string(), hint: hint.to_string() })
     }
 }
 
@@ -139,27 +134,13 @@ fn split_glob(key: &str) -> (String, Option<String>) {
     }
 }
 
-fn store_err(
-    action: &'static str,
-    object: impl Into<String>,
-) -> impl FnOnce(object_store::Error) -> StorageError {
+fn store_err(action: &'static str, object: impl Into<String>) -> impl FnOnce(object_store::Error) -> StorageError {
     let object = object.into();
-    move |source| StorageError::Store {
-        action,
-        object,
-        source,
-    }
+    move |source| StorageError::Store { action, object, source }
 }
 
-fn io_err<'a>(
-    action: &'static str,
-    path: &'a FsPath,
-) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
-    move |source| StorageError::Io {
-        action,
-        path: path.display().to_string(),
-        source,
-    }
+fn io_err<'a>(action: &'static str, path: &'a FsPath) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
+    move |source| StorageError::Io { action, path: path.display().to_string(), source }
 }
 
 impl Location {
@@ -168,29 +149,17 @@ impl Location {
     pub fn open(url: &str) -> Result<Location, StorageError> {
         let url = url.trim();
         if url.is_empty() {
-            return Err(StorageError::InvalidUrl {
-                url: url.to_string(),
-                reason: "empty".into(),
-            });
+            return Err(StorageError::InvalidUrl { url: url.to_string(), reason: "empty".into() });
         }
         let Some((scheme_str, rest)) = url.split_once("://") else {
             return Location::open_local(url, url);
         };
-        let invalid = |reason: &str| StorageError::InvalidUrl {
-            url: url.to_string(),
-            reason: reason.to_string(),
-        };
+        let invalid = |reason: &str| StorageError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
         match scheme_str.to_ascii_lowercase().as_str() {
             "file" => Location::open_local(rest, url),
             "memory" => {
                 let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-                Location::from_parts(
-                    memory_store(bucket),
-                    Scheme::Memory,
-                    key,
-                    format!("memory://{bucket}"),
-                    None,
-                )
+                Location::from_parts(memory_store(bucket), Scheme::Memory, key, format!("memory://{bucket}"), None)
             }
             s @ ("s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss") => {
                 let scheme = match s {
@@ -206,10 +175,7 @@ impl Location {
                 let root = format!("{scheme_str}://{bucket}");
                 let store: Arc<dyn ObjectStore> = match scheme {
                     Scheme::S3 => Arc::new(
-                        AmazonS3Builder::from_env()
-                            .with_url(&root)
-                            .build()
-                            .map_err(|e| invalid(&e.to_string()))?,
+                        AmazonS3Builder::from_env().with_url(&root).build().map_err(|e| invalid(&e.to_string()))?,
                     ),
                     Scheme::Gcs => Arc::new(
                         GoogleCloudStorageBuilder::from_env()
@@ -226,33 +192,22 @@ impl Location {
                 };
                 Location::from_parts(store, scheme, key, root, None)
             }
-            other => Err(StorageError::UnsupportedScheme {
-                scheme: other.to_string(),
-                url: url.to_string(),
-            }),
+            other => Err(StorageError::UnsupportedScheme { scheme: other.to_string(), url: url.to_string() }),
         }
     }
 
     fn open_local(path: &str, url: &str) -> Result<Location, StorageError> {
         let (literal, glob) = split_glob(path.trim_end_matches('/'));
-        let literal = if literal.is_empty() {
-            ".".to_string()
-        } else {
-            literal
-        };
+        let literal = if literal.is_empty() { ".".to_string() } else { literal };
         let fs_path = FsPath::new(&literal);
         let abs = if fs_path.is_absolute() {
             fs_path.to_path_buf()
         } else {
-            std::env::current_dir()
-                .map_err(io_err("reading the working directory", fs_path))?
-                .join(fs_path)
+            std::env::current_dir().map_err(io_err("reading the working directory", fs_path))?.join(fs_path)
         };
         let abs = normalize(&abs);
-        let prefix = Path::from_absolute_path(&abs).map_err(|e| StorageError::InvalidUrl {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
+        let prefix = Path::from_absolute_path(&abs)
+            .map_err(|e| StorageError::InvalidUrl { url: url.to_string(), reason: e.to_string() })?;
         let display_base = literal.trim_end_matches('/').to_string();
         let glob = compile_glob(glob.as_deref(), url)?;
         Ok(Location {
@@ -274,20 +229,9 @@ impl Location {
     ) -> Result<Location, StorageError> {
         let (literal, glob) = split_glob(key.trim_end_matches('/'));
         let prefix = Path::from(literal.as_str());
-        let display_base = if literal.is_empty() {
-            root
-        } else {
-            format!("{root}/{literal}")
-        };
+        let display_base = if literal.is_empty() { root } else { format!("{root}/{literal}") };
         let glob = compile_glob(glob.as_deref(), &display_base)?;
-        Ok(Location {
-            store,
-            scheme,
-            prefix,
-            glob,
-            display_base,
-            local_root,
-        })
+        Ok(Location { store, scheme, prefix, glob, display_base, local_root })
     }
 
     /// The same location, named `display` to users (e.g. the URL as written in a pipeline
@@ -374,41 +318,25 @@ impl Location {
                 }
                 Err(object_store::Error::NotFound { .. }) => {}
                 // A local directory answers head with an error of its own: list it instead.
-                Err(_)
-                    if self.scheme == Scheme::Local
-                        && self.local_root.as_ref().is_some_and(|p| p.is_dir()) => {}
+                Err(_) if self.scheme == Scheme::Local && self.local_root.as_ref().is_some_and(|p| p.is_dir()) => {}
                 Err(e) => return Err(store_err("reading", self.display_base.clone())(e)),
             }
         }
-        let prefix = if self.prefix.as_ref().is_empty() {
-            None
-        } else {
-            Some(&self.prefix)
-        };
+        let prefix = if self.prefix.as_ref().is_empty() { None } else { Some(&self.prefix) };
         if self.scheme == Scheme::Local && !self.local_root.as_ref().is_some_and(|p| p.exists()) {
             return Ok(Vec::new());
         }
-        let metas: Vec<_> = self
-            .store
-            .list(prefix)
-            .try_collect()
-            .await
-            .map_err(store_err("listing", self.display_base.clone()))?;
+        let metas: Vec<_> =
+            self.store.list(prefix).try_collect().await.map_err(store_err("listing", self.display_base.clone()))?;
         let mut out = Vec::new();
         for meta in metas {
             let full = meta.location.as_ref();
             let rel = match prefix {
-                Some(p) => full
-                    .strip_prefix(p.as_ref())
-                    .map(|r| r.trim_start_matches('/'))
-                    .unwrap_or(full),
+                Some(p) => full.strip_prefix(p.as_ref()).map(|r| r.trim_start_matches('/')).unwrap_or(full),
                 None => full,
             }
             .to_string();
-            if rel
-                .split('/')
-                .any(|seg| seg.starts_with('.') || seg.starts_with('_'))
-            {
+            if rel.split('/').any(|seg| seg.starts_with('.') || seg.starts_with('_')) {
                 continue;
             }
             if let Some(g) = &self.glob {
@@ -436,13 +364,8 @@ impl Location {
     /// Makes the object readable as a local, uncompressed file: a local object that is not
     /// gzip-compressed is used in place; anything else is streamed into `scratch` (and gunzipped
     /// when its name ends in `.gz`). Returns the local path.
-    pub async fn fetch_local(
-        &self,
-        obj: &ObjectInfo,
-        scratch: &FsPath,
-    ) -> Result<PathBuf, StorageError> {
-        let gz =
-            obj.rel.ends_with(".gz") || (obj.rel.is_empty() && self.display_base.ends_with(".gz"));
+    pub async fn fetch_local(&self, obj: &ObjectInfo, scratch: &FsPath) -> Result<PathBuf, StorageError> {
+        let gz = obj.rel.ends_with(".gz") || (obj.rel.is_empty() && self.display_base.ends_with(".gz"));
         let safe = sanitize(&obj.display);
         if self.scheme == Scheme::Local {
             let path = PathBuf::from("/").join(obj.location.as_ref());
@@ -454,18 +377,10 @@ impl Location {
             return Ok(dest);
         }
         let raw = scratch.join(&safe);
-        let result = self
-            .store
-            .get(&obj.location)
-            .await
-            .map_err(store_err("reading", obj.display.clone()))?;
+        let result = self.store.get(&obj.location).await.map_err(store_err("reading", obj.display.clone()))?;
         let mut file = std::fs::File::create(&raw).map_err(io_err("creating", &raw))?;
         let mut stream = result.into_stream();
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(store_err("reading", obj.display.clone()))?
-        {
+        while let Some(chunk) = stream.try_next().await.map_err(store_err("reading", obj.display.clone()))? {
             file.write_all(&chunk).map_err(io_err("writing", &raw))?;
         }
         file.flush().map_err(io_err("writing", &raw))?;
@@ -482,11 +397,7 @@ impl Location {
     /// Reads the object at `rel`, or `None` when it does not exist.
     pub async fn read_bytes(&self, rel: &str) -> Result<Option<Bytes>, StorageError> {
         match self.store.get(&self.key(rel)).await {
-            Ok(r) => Ok(Some(
-                r.bytes()
-                    .await
-                    .map_err(store_err("reading", self.display_of(rel)))?,
-            )),
+            Ok(r) => Ok(Some(r.bytes().await.map_err(store_err("reading", self.display_of(rel)))?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(store_err("reading", self.display_of(rel))(e)),
         }
@@ -504,19 +415,13 @@ impl Location {
     /// Uploads a local file to `rel`, streaming it in parts when it is large.
     pub async fn upload_file(&self, rel: &str, local: &FsPath) -> Result<(), StorageError> {
         const PART: usize = 8 * 1024 * 1024;
-        let len = std::fs::metadata(local)
-            .map_err(io_err("reading", local))?
-            .len();
+        let len = std::fs::metadata(local).map_err(io_err("reading", local))?.len();
         if len <= PART as u64 {
             let data = std::fs::read(local).map_err(io_err("reading", local))?;
             return self.write_bytes(rel, Bytes::from(data)).await;
         }
         let key = self.key(rel);
-        let upload = self
-            .store
-            .put_multipart(&key)
-            .await
-            .map_err(store_err("writing", self.display_of(rel)))?;
+        let upload = self.store.put_multipart(&key).await.map_err(store_err("writing", self.display_of(rel)))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut file = std::fs::File::open(local).map_err(io_err("reading", local))?;
         let mut buf = vec![0u8; PART];
@@ -525,16 +430,10 @@ impl Location {
             if n == 0 {
                 break;
             }
-            writer
-                .wait_for_capacity(4)
-                .await
-                .map_err(store_err("writing", self.display_of(rel)))?;
+            writer.wait_for_capacity(4).await.map_err(store_err("writing", self.display_of(rel)))?;
             writer.write(&buf[..n]);
         }
-        writer
-            .finish()
-            .await
-            .map_err(store_err("writing", self.display_of(rel)))?;
+        writer.finish().await.map_err(store_err("writing", self.display_of(rel)))?;
         Ok(())
     }
 
@@ -553,13 +452,7 @@ impl Location {
             .list_objects()
             .await?
             .into_iter()
-            .map(|o| {
-                if rel.is_empty() {
-                    o.rel
-                } else {
-                    format!("{rel}/{}", o.rel)
-                }
-            })
+            .map(|o| if rel.is_empty() { o.rel } else { format!("{rel}/{}", o.rel) })
             .collect())
     }
 }
@@ -570,10 +463,7 @@ fn compile_glob(glob: Option<&str>, url: &str) -> Result<Option<GlobMatcher>, St
             .literal_separator(true)
             .build()
             .map(|g| g.compile_matcher())
-            .map_err(|e| StorageError::InvalidUrl {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| StorageError::InvalidUrl { url: url.to_string(), reason: e.to_string() })
     })
     .transpose()
 }
@@ -593,26 +483,15 @@ fn normalize(p: &FsPath) -> PathBuf {
 }
 
 fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
 }
 
 fn gunzip(src: &FsPath, dest: &FsPath, display: &str) -> Result<(), StorageError> {
     let input = std::fs::File::open(src).map_err(io_err("reading", src))?;
     let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(input));
-    let mut out =
-        std::io::BufWriter::new(std::fs::File::create(dest).map_err(io_err("creating", dest))?);
-    std::io::copy(&mut decoder, &mut out).map_err(|e| StorageError::BadGzip {
-        object: display.to_string(),
-        reason: e.to_string(),
-    })?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dest).map_err(io_err("creating", dest))?);
+    std::io::copy(&mut decoder, &mut out)
+        .map_err(|e| StorageError::BadGzip { object: display.to_string(), reason: e.to_string() })?;
     out.flush().map_err(io_err("writing", dest))?;
     Ok(())
 }
@@ -623,20 +502,14 @@ mod tests {
 
     #[test]
     fn globs_split_at_the_first_wildcard_segment() {
-        assert_eq!(
-            split_glob("a/b/*/c.csv"),
-            ("a/b".into(), Some("*/c.csv".into()))
-        );
+        assert_eq!(split_glob("a/b/*/c.csv"), ("a/b".into(), Some("*/c.csv".into())));
         assert_eq!(split_glob("a/b"), ("a/b".into(), None));
         assert_eq!(split_glob("*.csv"), ("".into(), Some("*.csv".into())));
     }
 
     #[test]
     fn bad_scheme_is_named() {
-        let err = Location::open("ftp://host/x")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = Location::open("ftp://host/x").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("unsupported URL scheme `ftp`"), "{err}");
     }
 
@@ -644,23 +517,16 @@ mod tests {
     async fn memory_store_round_trip_and_listing() -> Result<(), StorageError> {
         let loc = Location::open("memory://unit-test/root")?;
         loc.write_bytes("a/1.csv", Bytes::from_static(b"x")).await?;
-        loc.write_bytes("a/_hidden", Bytes::from_static(b"x"))
-            .await?;
-        loc.write_bytes("b/2.csv", Bytes::from_static(b"yy"))
-            .await?;
+        loc.write_bytes("a/_hidden", Bytes::from_static(b"x")).await?;
+        loc.write_bytes("b/2.csv", Bytes::from_static(b"yy")).await?;
         let all = loc.list_objects().await?;
         let rels: Vec<_> = all.iter().map(|o| o.rel.as_str()).collect();
         assert_eq!(rels, ["a/1.csv", "b/2.csv"]);
         assert_eq!(all[1].display, "memory://unit-test/root/b/2.csv");
         assert_eq!(all[1].size, 2);
-        let globbed = Location::open("memory://unit-test/root/*/2.csv")?
-            .list_objects()
-            .await?;
+        let globbed = Location::open("memory://unit-test/root/*/2.csv")?.list_objects().await?;
         assert_eq!(globbed.len(), 1);
-        assert_eq!(
-            loc.read_bytes("a/1.csv").await?,
-            Some(Bytes::from_static(b"x"))
-        );
+        assert_eq!(loc.read_bytes("a/1.csv").await?, Some(Bytes::from_static(b"x")));
         assert_eq!(loc.read_bytes("nope").await?, None);
         Ok(())
     }
@@ -676,16 +542,8 @@ mod tests {
         let loc = Location::open(path.to_str().unwrap_or_default())?;
         let objs = loc.list_objects().await?;
         assert_eq!(objs.len(), 1);
-        let err = loc
-            .fetch_local(&objs[0], dir.path())
-            .await
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("x.csv.gz` is not a valid gzip stream"),
-            "{err}"
-        );
+        let err = loc.fetch_local(&objs[0], dir.path()).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("x.csv.gz` is not a valid gzip stream"), "{err}");
         Ok(())
     }
 }

@@ -1,0 +1,116 @@
+//! Nightly re-runs: no new input is a no-op; outputs are byte-identical; a restated or
+//! re-delivered export replaces the earlier one for its month; removed inputs disappear.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use tally_ledger::Money;
+
+use crate::support::*;
+
+fn setup(dir: &Path) -> std::path::PathBuf {
+    copy_dir(&root().join("fixtures/focus/aws"), &dir.join("in/aws"));
+    copy_dir(&root().join("fixtures/focus/azure"), &dir.join("in/azure"));
+    write_pipeline(dir, &[("aws", "focus", "in/aws"), ("azure", "focus", "in/azure")], "out", DEMO_RULES)
+}
+
+fn run(dir: &Path, pipeline: &Path) -> String {
+    ok(tally_in(dir, &["run", &pipeline.to_string_lossy()], &[]))
+}
+
+fn summary_total(dir: &Path, month: &str, key: &str) -> Money {
+    let v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("out/reports/{month}/summary.json"))).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    money(v[key].as_str().unwrap_or_else(|| panic!("{key}")))
+}
+
+fn set_mtime(path: &Path, secs_ahead: u64) {
+    let f = std::fs::File::options().write(true).open(path).unwrap_or_else(|e| panic!("{e}"));
+    f.set_modified(SystemTime::now() + Duration::from_secs(secs_ahead)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Rewrites one CSV, doubling the BilledCost and EffectiveCost of data row 1; returns the old
+/// values (so the month's totals grow by exactly that much).
+fn restate(src: &Path, dest: &Path) -> (Money, Money) {
+    let text = std::fs::read_to_string(src).unwrap_or_else(|e| panic!("{e}"));
+    let old_b = money(&get_cell(&text, 1, "BilledCost"));
+    let old_e = money(&get_cell(&text, 1, "EffectiveCost"));
+    let text = set_cell(&text, 1, "BilledCost", &(old_b + old_b).to_string_min_dp(0));
+    let text = set_cell(&text, 1, "EffectiveCost", &(old_e + old_e).to_string_min_dp(0));
+    std::fs::create_dir_all(dest.parent().unwrap_or(Path::new("."))).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dest, text).unwrap_or_else(|e| panic!("{e}"));
+    (old_b, old_e)
+}
+
+#[test]
+fn a_rerun_with_no_new_objects_changes_nothing_and_outputs_are_reproducible() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = setup(dir.path());
+    let first = run(dir.path(), &pipeline);
+    assert!(first.contains("4 read"), "{first}");
+    let before = tree(&dir.path().join("out"));
+    assert!(before.contains_key("ledger/billing_month=2026-09/aws.parquet"));
+    assert!(before.contains_key("allocation/billing_month=2026-10/allocated.parquet"));
+    assert!(before.contains_key("_tally/manifest.json"));
+    let second = run(dir.path(), &pipeline);
+    assert!(second.contains("0 read") && second.contains("nothing changed"), "{second}");
+    assert_eq!(tree(&dir.path().join("out")), before, "a no-op run leaves every byte as it was");
+
+    // Another output root from the same inputs: byte-identical datasets and reports.
+    ok(tally_in(dir.path(), &["run", &pipeline.to_string_lossy(), "--out", "out2"], &[]));
+    assert_eq!(tree(&dir.path().join("out2")), before);
+
+    // A forced rebuild of one month gives the same bytes too.
+    let forced = ok(tally_in(dir.path(), &["run", &pipeline.to_string_lossy(), "--month", "2026-10"], &[]));
+    assert!(forced.contains("nothing changed"), "{forced}");
+    assert_eq!(tree(&dir.path().join("out")), before);
+}
+
+#[test]
+fn a_new_delivery_of_a_month_replaces_the_old_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    // Deliveries in their own folders, as AWS and Azure exports write them.
+    let run1 = d.join("in/aws/2026-10/run-1/part-1.csv");
+    std::fs::create_dir_all(run1.parent().unwrap_or(d)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(root().join("fixtures/focus/aws/2026-10/focus-00001.csv"), &run1).unwrap_or_else(|e| panic!("{e}"));
+    let pipeline = write_pipeline(d, &[("aws", "focus", "in/aws")], "out", DEMO_RULES);
+    run(d, &pipeline);
+    let billed_before = summary_total(d, "2026-10", "billed_total");
+    let effective_before = summary_total(d, "2026-10", "ingested_total");
+
+    let run2 = d.join("in/aws/2026-10/run-2/part-1.csv");
+    let (b, e) = restate(&run1, &run2);
+    set_mtime(&run2, 60);
+    let out = run(d, &pipeline);
+    assert!(out.contains("1 read") && out.contains("1 superseded"), "{out}");
+    assert_eq!(summary_total(d, "2026-10", "billed_total"), billed_before + b, "restated, not added");
+    assert_eq!(summary_total(d, "2026-10", "ingested_total"), effective_before + e);
+    let again = run(d, &pipeline);
+    assert!(again.contains("nothing changed"), "{again}");
+}
+
+#[test]
+fn an_export_overwritten_in_place_replaces_its_rows_and_a_removed_one_disappears() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let pipeline = setup(d);
+    run(d, &pipeline);
+    let billed_before = summary_total(d, "2026-09", "billed_total");
+    let file = d.join("in/aws/2026-09/focus-00001.csv");
+    let tmp = d.join("restated.csv");
+    let (b, _) = restate(&file, &tmp);
+    std::fs::rename(&tmp, &file).unwrap_or_else(|e| panic!("{e}"));
+    set_mtime(&file, 60);
+    let out = run(d, &pipeline);
+    assert!(out.contains("1 read"), "{out}");
+    assert_eq!(summary_total(d, "2026-09", "billed_total"), billed_before + b);
+
+    std::fs::remove_dir_all(d.join("in/azure/2026-10")).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(d, &pipeline);
+    assert!(out.contains("1 removed"), "{out}");
+    assert!(!d.join("out/ledger/billing_month=2026-10/azure.parquet").exists());
+    assert!(d.join("out/ledger/billing_month=2026-10/aws.parquet").exists());
+}
