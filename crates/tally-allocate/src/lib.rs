@@ -145,7 +145,7 @@ mod tests {
         let out = attribute(df.lazy(), &rules, &projects).collect()?;
         let get = |c: &str| -> Vec<Option<String>> {
             out.column(c)
-                .map(|s| s.str().map(|s| s.into_iter().map(|v| v.map(str::to_string)).collect()).unwrap_or_default())
+                .map(|s| s.str().map(|s| s.iter().map(|v| v.map(str::to_string)).collect()).unwrap_or_default())
                 .unwrap_or_default()
         };
         assert_eq!(
