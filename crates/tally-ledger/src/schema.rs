@@ -142,6 +142,16 @@ pub const X_TOKEN_COUNT: &str = "x_token_count";
 pub const X_REQUEST_COUNT: &str = "x_request_count";
 /// `billed` (the provider's invoice) or `estimated` (priced by tally).
 pub const X_COST_BASIS: &str = "x_cost_basis";
+/// The provider's own project or workspace (OpenAI project, Anthropic workspace), for rules.
+pub const X_WORKSPACE: &str = "x_workspace";
+/// The API key (id or alias) the usage was made with, for rules.
+pub const X_API_KEY: &str = "x_api_key";
+/// The gateway team (LiteLLM team), for rules.
+pub const X_TEAM: &str = "x_team";
+/// The end user or user id the provider reports, for rules.
+pub const X_USER: &str = "x_user";
+/// Service tier or processing mode (`batch`, `flex`, `priority`, `default`), when known.
+pub const X_SERVICE_TIER: &str = "x_service_tier";
 
 /// tally's own columns, after the FOCUS ones.
 pub const X_COLUMNS: &[Column] = &[
@@ -158,6 +168,11 @@ pub const X_COLUMNS: &[Column] = &[
     c(X_TOKEN_COUNT, Count, false, true),
     c(X_REQUEST_COUNT, Count, false, true),
     c(X_COST_BASIS, Text, false, false),
+    c(X_WORKSPACE, Text, false, true),
+    c(X_API_KEY, Text, false, true),
+    c(X_TEAM, Text, false, true),
+    c(X_USER, Text, false, true),
+    c(X_SERVICE_TIER, Text, false, true),
 ];
 
 /// Every ledger column in order: FOCUS columns, then `x_` columns.
