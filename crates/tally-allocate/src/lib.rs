@@ -7,6 +7,11 @@ use polars::prelude::*;
 use tally_ledger::condition::{is_in_list, tag_value, Conditions};
 use tally_ledger::schema::{X_BUSINESS_UNIT, X_PROJECT};
 
+pub mod pools;
+pub mod split;
+
+pub use split::split;
+
 /// Column of the allocation dataset naming the rule that attributed the row.
 pub const X_ALLOCATION_RULE: &str = "x_allocation_rule";
 
@@ -72,8 +77,37 @@ impl Rule {
     }
 }
 
-/// Adds `x_project`, `x_business_unit` and `x_allocation_rule` to ledger rows by the rules.
-pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project]) -> LazyFrame {
+/// Column: the pool a row that no rule attributed belongs to.
+pub const X_POOL: &str = "x_pool";
+/// Column: the row's part in allocation: `direct`, `pooled`, `unallocated` or `share`.
+pub const X_ALLOCATION_ROLE: &str = "x_allocation_role";
+/// Column (share rows): the pool that was split.
+pub const X_ALLOCATION_POOL: &str = "x_allocation_pool";
+/// Column (share rows): the pools the cost came through before, `a > b`.
+pub const X_ALLOCATION_PATH: &str = "x_allocation_path";
+/// Column (share rows): the split method.
+pub const X_ALLOCATION_METHOD: &str = "x_allocation_method";
+/// Column (share rows): the target's weight (driver value, percentage, direct cost or 1).
+pub const X_ALLOCATION_WEIGHT: &str = "x_allocation_weight";
+/// Column (share rows): the sum of the weights of all the pool's targets.
+pub const X_ALLOCATION_WEIGHT_TOTAL: &str = "x_allocation_weight_total";
+
+/// Role of a ledger row attributed to a project by a rule (or by its source).
+pub const ROLE_DIRECT: &str = "direct";
+/// Role of a ledger row that went into a shared pool.
+pub const ROLE_POOLED: &str = "pooled";
+/// Role of a ledger row no rule and no pool took.
+pub const ROLE_UNALLOCATED: &str = "unallocated";
+/// Role of a row created by splitting a pool (its project is null when it stayed unallocated).
+pub const ROLE_SHARE: &str = "share";
+/// Role of a row recording a pool's share passed to a later pool (`x_pool` names it); the
+/// later pool's own share rows carry the cost on, so these rows are not added to totals.
+pub const ROLE_CASCADE: &str = "cascade";
+
+/// Adds `x_project`, `x_business_unit`, `x_allocation_rule`, `x_pool` and `x_allocation_role`
+/// to ledger rows: rows a source already attributed keep their project; then the rules, first
+/// match wins; then the first pool whose condition matches takes what is left.
+pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project], pools: &[pools::Pool]) -> LazyFrame {
     let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
     let known = |e: Expr| is_in_list(e, &names).fill_null(lit(false));
     let mut project = lit(NULL).cast(DataType::String);
@@ -91,11 +125,129 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project]) -> LazyFra
         project = when(cond.clone()).then(value).otherwise(project);
         rule_id = when(cond).then(lit(rule.label(i))).otherwise(rule_id);
     }
+    let pre = col(X_PROJECT).is_not_null();
+    let project = when(pre.clone()).then(col(X_PROJECT)).otherwise(project);
+    let rule_id = when(pre).then(lit("source")).otherwise(rule_id);
+    let mut pool = lit(NULL).cast(DataType::String);
+    for p in pools.iter().rev() {
+        pool = when(p.when.to_expr()).then(lit(p.name.clone())).otherwise(pool);
+    }
+    let pool = when(col(X_PROJECT).is_null()).then(pool).otherwise(lit(NULL).cast(DataType::String));
+    let role = when(col(X_PROJECT).is_not_null())
+        .then(lit(ROLE_DIRECT))
+        .when(col(X_POOL).is_not_null())
+        .then(lit(ROLE_POOLED))
+        .otherwise(lit(ROLE_UNALLOCATED));
     let mut bu = lit(NULL).cast(DataType::String);
     for p in projects.iter().rev() {
         bu = when(col(X_PROJECT).eq(lit(p.name.clone()))).then(lit(p.business_unit.clone())).otherwise(bu);
     }
-    lf.with_columns([project.alias(X_PROJECT), rule_id.alias(X_ALLOCATION_RULE)]).with_column(bu.alias(X_BUSINESS_UNIT))
+    lf.with_columns([project.alias(X_PROJECT), rule_id.alias(X_ALLOCATION_RULE)])
+        .with_columns([bu.alias(X_BUSINESS_UNIT), pool.alias(X_POOL)])
+        .with_column(role.alias(X_ALLOCATION_ROLE))
+        .with_columns([
+            lit(NULL).cast(DataType::String).alias(X_ALLOCATION_POOL),
+            lit(NULL).cast(DataType::String).alias(X_ALLOCATION_PATH),
+            lit(NULL).cast(DataType::String).alias(X_ALLOCATION_METHOD),
+            lit(NULL).cast(tally_ledger::MONEY_DTYPE).alias(X_ALLOCATION_WEIGHT),
+            lit(NULL).cast(tally_ledger::MONEY_DTYPE).alias(X_ALLOCATION_WEIGHT_TOTAL),
+        ])
+}
+
+/// The rows of the allocation dataset for pool shares, with the same columns as
+/// [`attribute`]'s output: the amount in `measure` (the cost column TCO is measured by), the
+/// other cost columns null.
+pub fn shares_frame(
+    shares: &[pools::Share],
+    month: &str,
+    currency: &str,
+    measure: &str,
+    projects: &[Project],
+) -> PolarsResult<LazyFrame> {
+    use tally_ledger::frame::select_ledger;
+    use tally_ledger::schema;
+    let n = shares.len();
+    let project: Vec<Option<String>> = shares
+        .iter()
+        .map(|s| match &s.target {
+            pools::Target::Project(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let bu: Vec<Option<String>> = project
+        .iter()
+        .map(|p| p.as_ref().and_then(|p| projects.iter().find(|x| &x.name == p)).map(|x| x.business_unit.clone()))
+        .collect();
+    let decimal = |name: &str, v: Vec<i128>| -> PolarsResult<Column> {
+        Ok(Int128Chunked::from_vec(name.into(), v)
+            .into_decimal_unchecked(38, tally_ledger::MONEY_SCALE)
+            .into_series()
+            .into_column())
+    };
+    let df = DataFrame::new(
+        n,
+        vec![
+            Column::new("BillingCurrency".into(), vec![currency.to_string(); n]),
+            Column::new(schema::X_BILLING_MONTH.into(), vec![month.to_string(); n]),
+            Column::new(schema::X_TCO_CATEGORY.into(), shares.iter().map(|s| s.category.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                "ChargeDescription".into(),
+                shares.iter().map(|s| format!("share of pool {} ({})", s.pool, s.method.as_str())).collect::<Vec<_>>(),
+            ),
+            Column::new(X_PROJECT.into(), project),
+            Column::new(X_BUSINESS_UNIT.into(), bu),
+            decimal(measure, shares.iter().map(|s| s.amount.raw()).collect())?,
+            Column::new(X_ALLOCATION_POOL.into(), shares.iter().map(|s| s.pool.clone()).collect::<Vec<_>>()),
+            Column::new(X_ALLOCATION_PATH.into(), shares.iter().map(|s| s.path.join(" > ")).collect::<Vec<_>>()),
+            Column::new(X_ALLOCATION_METHOD.into(), shares.iter().map(|s| s.method.as_str()).collect::<Vec<_>>()),
+            decimal(X_ALLOCATION_WEIGHT, shares.iter().map(|s| s.weight.raw()).collect())?,
+            decimal(X_ALLOCATION_WEIGHT_TOTAL, shares.iter().map(|s| s.weight_total.raw()).collect())?,
+        ],
+    )?;
+    let mut exprs: std::collections::HashMap<&'static str, Expr> = std::collections::HashMap::new();
+    for c in ["BillingCurrency", "ChargeDescription", measure] {
+        if let Some(col_def) = schema::ledger_columns().find(|x| x.name == c) {
+            exprs.insert(col_def.name, col(c));
+        }
+    }
+    exprs.insert(schema::X_BILLING_MONTH, col(schema::X_BILLING_MONTH));
+    exprs.insert(schema::X_TCO_CATEGORY, col(schema::X_TCO_CATEGORY));
+    exprs.insert(schema::X_PROJECT, col(X_PROJECT));
+    exprs.insert(schema::X_BUSINESS_UNIT, col(X_BUSINESS_UNIT));
+    exprs.insert(schema::X_SOURCE, lit("allocation"));
+    exprs.insert(schema::X_SOURCE_FORMAT, lit("pool-share"));
+    exprs.insert(schema::X_SOURCE_OBJECT, col(X_ALLOCATION_POOL));
+    exprs.insert(schema::X_SOURCE_ROW, lit(0i64));
+    exprs.insert(schema::X_COST_BASIS, lit("allocated"));
+    let alloc_cols = df.select([
+        X_ALLOCATION_POOL,
+        X_ALLOCATION_PATH,
+        X_ALLOCATION_METHOD,
+        X_ALLOCATION_WEIGHT,
+        X_ALLOCATION_WEIGHT_TOTAL,
+    ])?;
+    let ledger = select_ledger(df.lazy(), exprs).collect()?;
+    let ledger = ledger.hstack(&[
+        Column::new(X_ALLOCATION_RULE.into(), vec![None::<String>; n]),
+        Column::new(
+            X_POOL.into(),
+            shares
+                .iter()
+                .map(|s| match &s.target {
+                    pools::Target::Pool(p) => Some(p.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            X_ALLOCATION_ROLE.into(),
+            shares
+                .iter()
+                .map(|s| if matches!(s.target, pools::Target::Pool(_)) { ROLE_CASCADE } else { ROLE_SHARE })
+                .collect::<Vec<_>>(),
+        ),
+    ])?;
+    Ok(ledger.hstack(alloc_cols.columns())?.lazy())
 }
 
 #[cfg(test)]
@@ -142,7 +294,7 @@ mod tests {
         for r in &rules {
             assert!(r.problems(&projects).is_empty());
         }
-        let out = attribute(df.lazy(), &rules, &projects).collect()?;
+        let out = attribute(df.lazy(), &rules, &projects, &[]).collect()?;
         let get = |c: &str| -> Vec<Option<String>> {
             out.column(c)
                 .map(|s| s.str().map(|s| s.iter().map(|v| v.map(str::to_string)).collect()).unwrap_or_default())

@@ -12,4 +12,4 @@ pub mod money;
 pub mod schema;
 
 pub use category::TcoCategory;
-pub use money::{Money, MoneyError, MONEY_DTYPE, MONEY_SCALE};
+pub use money::{minor_digits, Money, MoneyError, MONEY_DTYPE, MONEY_SCALE};

@@ -16,6 +16,17 @@ pub const MONEY_DTYPE: DataType = DataType::Decimal(38, MONEY_SCALE);
 
 const ONE: i128 = 1_000_000_000_000_000_000;
 
+/// Digits of a currency's minor unit (ISO 4217): 2 for most, 0 for JPY, KRW…, 3 for BHD, KWD…
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
+    }
+}
+
 /// Why a string could not be read as money.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -198,6 +209,12 @@ impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
         Money(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use tally_allocate::pools::{Driver, Pool};
 use tally_allocate::{Project, Rule};
 use tally_ledger::frame::CategoryRule;
 use tally_report::CostMeasure;
@@ -65,6 +66,12 @@ pub struct Pipeline {
     /// Attribution rules, first match wins.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Shared cost pools, split in declared order.
+    #[serde(default)]
+    pub pools: Vec<Pool>,
+    /// Drivers for pools split by driver.
+    #[serde(default)]
+    pub drivers: Vec<Driver>,
 }
 
 fn default_currency() -> String {
@@ -188,6 +195,14 @@ impl Pipeline {
         for (i, r) in self.rules.iter().enumerate() {
             for p in r.problems(&self.projects) {
                 add(format!("rules[{i}]"), p);
+            }
+        }
+        for (at, p) in tally_allocate::pools::problems(&self.pools, &self.drivers, &self.projects) {
+            add(at, p);
+        }
+        for (i, d) in self.drivers.iter().enumerate() {
+            if let Some(p) = d.file.as_deref().and_then(url_problem) {
+                add(format!("drivers[{i}].file"), p);
             }
         }
         out

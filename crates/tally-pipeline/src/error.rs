@@ -38,6 +38,16 @@ pub enum PipelineError {
         /// Its URL.
         url: String,
     },
+    /// A pipeline input file (drivers, …) has a bad row.
+    #[error("{object}: row {row}: {message}")]
+    BadRow {
+        /// The file.
+        object: String,
+        /// 1-based data row.
+        row: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// The command line named no usable output.
     #[error("{0}")]
     Usage(String),
@@ -89,6 +99,7 @@ impl PipelineError {
             | PipelineError::ParseConfig { .. }
             | PipelineError::Invalid { .. }
             | PipelineError::NoObjects { .. }
+            | PipelineError::BadRow { .. }
             | PipelineError::Usage(_)
             | PipelineError::Manifest { .. } => true,
             PipelineError::Storage(e) => e.is_user_error(),

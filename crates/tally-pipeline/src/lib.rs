@@ -4,6 +4,7 @@
 //! dataset hive-partitioned by billing month under the output root; a manifest records what
 //! each run consumed so a nightly re-run only redoes months whose inputs changed.
 
+mod allocation;
 pub mod config;
 mod convert;
 mod error;

@@ -306,6 +306,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     work.progress.finish_and_clear();
 
     // 3. Allocation and reports for every rebuilt month, over all sources' ledger files.
+    let driver_files = crate::allocation::load_driver_files(p, &work.dir).await?;
     for (month, parts) in &rebuilt {
         let bm = parse_month(month)?;
         let mut files = Vec::new();
@@ -327,10 +328,11 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
             work.deleted.insert(summary_rel);
             continue;
         }
-        let ledger = scan_ledger(&files).map_err(polars("reading the ledger", month))?;
-        let allocated = tally_allocate::attribute(ledger, &cfg.rules, &cfg.projects);
         let alloc_path = work.scratch_file("parquet");
-        sink_parquet(allocated, &alloc_path).map_err(polars("writing the allocation", month))?;
+        let warnings = crate::allocation::allocate_month(p, month, &files, &driver_files, &alloc_path)?;
+        for w in warnings {
+            warn!(month = %month, "{w}");
+        }
         let summary = tally_report::summarize(
             scan_ledger(std::slice::from_ref(&alloc_path)).map_err(polars("reading the allocation", month))?,
             bm,

@@ -61,10 +61,31 @@ pub struct ProjectLine {
     pub project: String,
     /// Business unit.
     pub business_unit: String,
-    /// Total cost of ownership for the month.
+    /// Total cost of ownership for the month: direct plus shared.
     pub tco_total: Money,
+    /// Cost attributed directly (by rules or by its source).
+    pub direct_total: Money,
+    /// Shares of pools.
+    pub shared_total: Money,
     /// TCO by category.
     pub by_category: ByCategory,
+}
+
+/// A shared pool's month.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PoolLine {
+    /// Pool name.
+    pub pool: String,
+    /// Ledger rows the pool took.
+    pub pooled_total: Money,
+    /// What it received from earlier pools.
+    pub received_total: Money,
+    /// What it passed to projects.
+    pub to_projects: Money,
+    /// What it passed to later pools.
+    pub to_pools: Money,
+    /// What stayed unallocated (its driver total was zero).
+    pub unallocated: Money,
 }
 
 /// Totals of a currency with no conversion to the reporting currency.
@@ -116,13 +137,16 @@ pub struct Summary {
     pub projects: Vec<ProjectLine>,
     /// The unattributed cost by category.
     pub unallocated: ByCategory,
+    /// Shared pools, in name order.
+    pub pools: Vec<PoolLine>,
     /// Per source.
     pub sources: Vec<SourceLine>,
     /// Rows in other currencies, left out of the totals until an FX table converts them.
     pub other_currencies: Vec<OtherCurrency>,
 }
 
-/// Computes the summary of one month from its allocated rows.
+/// Computes the summary of one month from its allocation dataset (attributed rows and pool
+/// share rows, see `tally_allocate`).
 pub fn summarize(
     allocated: LazyFrame,
     month: BillingMonth,
@@ -130,17 +154,32 @@ pub fn summarize(
     measure: CostMeasure,
     projects: &[Project],
 ) -> Result<Summary, ReportError> {
+    use tally_allocate::{X_ALLOCATION_PATH, X_ALLOCATION_POOL, X_ALLOCATION_ROLE, X_POOL};
     let err = |source| ReportError::Polars { report: "summary", month, source };
     let cost = measure.column();
+    let keys = [
+        "BillingCurrency",
+        X_ALLOCATION_ROLE,
+        X_PROJECT,
+        X_BUSINESS_UNIT,
+        X_TCO_CATEGORY,
+        X_POOL,
+        X_ALLOCATION_POOL,
+        X_ALLOCATION_PATH,
+    ];
     let groups = allocated
         .clone()
-        .group_by([col("BillingCurrency"), col(X_PROJECT), col(X_BUSINESS_UNIT), col(X_TCO_CATEGORY)])
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
         .agg([len().alias("rows"), col(cost).sum().alias("cost"), col("BilledCost").sum().alias("billed")])
-        .sort(["BillingCurrency", X_PROJECT, X_TCO_CATEGORY], SortMultipleOptions::default().with_nulls_last(true))
+        .sort(keys, SortMultipleOptions::default().with_nulls_last(true))
         .collect()
         .map_err(err)?;
     let by_source = allocated
-        .filter(col("BillingCurrency").eq(lit(currency.to_string())))
+        .filter(
+            col("BillingCurrency")
+                .eq(lit(currency.to_string()))
+                .and(col(X_ALLOCATION_ROLE).neq(lit(tally_allocate::ROLE_SHARE))),
+        )
         .group_by([col(tally_ledger::schema::X_SOURCE)])
         .agg([
             len().alias("rows"),
@@ -163,59 +202,103 @@ pub fn summarize(
         by_category: empty_by_category(),
         projects: Vec::new(),
         unallocated: empty_by_category(),
+        pools: Vec::new(),
         sources: Vec::new(),
         other_currencies: Vec::new(),
     };
-    let mut lines: BTreeMap<String, ProjectLine> = projects
-        .iter()
-        .map(|p| {
-            let line = ProjectLine {
-                project: p.name.clone(),
-                business_unit: p.business_unit.clone(),
-                tco_total: Money::ZERO,
-                by_category: empty_by_category(),
-            };
-            (p.name.clone(), line)
-        })
-        .collect();
+    let new_line = |project: String, bu: String| ProjectLine {
+        project,
+        business_unit: bu,
+        tco_total: Money::ZERO,
+        direct_total: Money::ZERO,
+        shared_total: Money::ZERO,
+        by_category: empty_by_category(),
+    };
+    let mut lines: BTreeMap<String, ProjectLine> =
+        projects.iter().map(|p| (p.name.clone(), new_line(p.name.clone(), p.business_unit.clone()))).collect();
+    let mut pools: BTreeMap<String, PoolLine> = BTreeMap::new();
     let mut others: BTreeMap<String, OtherCurrency> = BTreeMap::new();
     for i in 0..groups.height() {
         let cur = str_at(&groups, "BillingCurrency", i).unwrap_or_default();
+        let role = str_at(&groups, X_ALLOCATION_ROLE, i).unwrap_or_default();
         let amount = money_at(&groups, "cost", i);
         let rows = u64_at(&groups, "rows", i);
+        let is_share = role == tally_allocate::ROLE_SHARE;
+        let is_cascade = role == tally_allocate::ROLE_CASCADE;
         if cur != currency {
-            let o = others.entry(cur.clone()).or_insert(OtherCurrency { currency: cur, rows: 0, total: Money::ZERO });
-            o.rows += rows;
-            o.total = o.total + amount;
+            if !is_share && !is_cascade {
+                let o =
+                    others.entry(cur.clone()).or_insert(OtherCurrency { currency: cur, rows: 0, total: Money::ZERO });
+                o.rows += rows;
+                o.total += amount;
+            }
             continue;
         }
         let cat = str_at(&groups, X_TCO_CATEGORY, i)
             .and_then(|c| TcoCategory::parse(&c))
             .unwrap_or(TcoCategory::Infrastructure);
-        s.rows += rows;
-        s.ingested_total = s.ingested_total + amount;
-        s.billed_total = s.billed_total + money_at(&groups, "billed", i);
-        *s.by_category.entry(cat.as_str()).or_default() = s.by_category[cat.as_str()] + amount;
-        match str_at(&groups, X_PROJECT, i) {
+        let project = str_at(&groups, X_PROJECT, i);
+        if !is_share && !is_cascade {
+            s.rows += rows;
+            s.ingested_total += amount;
+            s.billed_total += money_at(&groups, "billed", i);
+            *s.by_category.entry(cat.as_str()).or_default() += amount;
+        }
+        let empty_pool = || PoolLine {
+            pool: String::new(),
+            pooled_total: Money::ZERO,
+            received_total: Money::ZERO,
+            to_projects: Money::ZERO,
+            to_pools: Money::ZERO,
+            unallocated: Money::ZERO,
+        };
+        if is_cascade {
+            if let Some(from) = str_at(&groups, X_ALLOCATION_POOL, i) {
+                pools.entry(from.clone()).or_insert_with(|| PoolLine { pool: from, ..empty_pool() }).to_pools += amount;
+            }
+            if let Some(to) = str_at(&groups, X_POOL, i) {
+                pools.entry(to.clone()).or_insert_with(|| PoolLine { pool: to, ..empty_pool() }).received_total +=
+                    amount;
+            }
+            continue;
+        }
+        if role == tally_allocate::ROLE_POOLED {
+            if let Some(pool) = str_at(&groups, X_POOL, i) {
+                let line = pools.entry(pool.clone()).or_insert_with(|| PoolLine { pool, ..empty_pool() });
+                line.pooled_total += amount;
+            }
+            continue;
+        }
+        if is_share {
+            if let Some(pool) = str_at(&groups, X_ALLOCATION_POOL, i) {
+                let line = pools.entry(pool.clone()).or_insert_with(|| PoolLine { pool, ..empty_pool() });
+                match &project {
+                    Some(_) => line.to_projects += amount,
+                    None => line.unallocated += amount,
+                }
+            }
+        }
+        match project {
             Some(project) => {
-                s.allocated_total = s.allocated_total + amount;
+                s.allocated_total += amount;
                 let bu = str_at(&groups, X_BUSINESS_UNIT, i).unwrap_or_default();
-                let line = lines.entry(project.clone()).or_insert_with(|| ProjectLine {
-                    project,
-                    business_unit: bu,
-                    tco_total: Money::ZERO,
-                    by_category: empty_by_category(),
-                });
-                line.tco_total = line.tco_total + amount;
-                *line.by_category.entry(cat.as_str()).or_default() = line.by_category[cat.as_str()] + amount;
+                let line = lines.entry(project.clone()).or_insert_with(|| new_line(project, bu));
+                line.tco_total += amount;
+                if is_share {
+                    line.shared_total += amount;
+                } else {
+                    line.direct_total += amount;
+                }
+                *line.by_category.entry(cat.as_str()).or_default() += amount;
             }
             None => {
-                s.unallocated_total = s.unallocated_total + amount;
-                *s.unallocated.entry(cat.as_str()).or_default() = s.unallocated[cat.as_str()] + amount;
+                s.unallocated_total += amount;
+                *s.unallocated.entry(cat.as_str()).or_default() += amount;
             }
         }
     }
     s.projects = lines.into_values().collect();
+    s.pools = pools.into_values().collect();
     s.other_currencies = others.into_values().collect();
     for i in 0..by_source.height() {
         s.sources.push(SourceLine {
