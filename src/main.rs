@@ -55,6 +55,20 @@ enum Command {
         /// The pipeline file (TOML).
         pipeline: String,
     },
+    /// Show how every cent of a project's TCO for a month arrived (after `tally run`).
+    Explain {
+        /// The pipeline file (TOML).
+        pipeline: String,
+        /// Billing month (YYYY-MM).
+        #[arg(long, value_parser = parse_month)]
+        month: BillingMonth,
+        /// Project name.
+        #[arg(long)]
+        project: String,
+        /// Output root the run wrote (default: the pipeline file's `out`).
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// List the export formats tally reads.
     Formats,
 }
@@ -141,12 +155,33 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 c.rules.len()
             )?;
         }
+        Command::Explain { pipeline, month, project, out } => {
+            let p = LoadedPipeline::load(&pipeline)?;
+            let e = rt.block_on(tally_pipeline::explain(&p, month, &project, out.as_deref()))?;
+            write_explanation(&mut stdout, &e)?;
+        }
         Command::Formats => {
             for f in tally_sources::FORMATS {
                 writeln!(stdout, "{:<12} {}", f.name(), f.description())?;
             }
         }
     }
+    Ok(())
+}
+
+fn write_explanation(w: &mut impl Write, e: &tally_pipeline::Explanation) -> anyhow::Result<()> {
+    writeln!(w, "{} — {} — TCO {} ({})", e.project, e.month, e.total.round_dp(2), e.cost_measure)?;
+    let direct: tally_ledger::Money = e.direct.iter().map(|l| l.amount).sum();
+    writeln!(w, "\ndirect {:>14}", direct.round_dp(2).to_string())?;
+    for l in &e.direct {
+        writeln!(w, "  {:<12} {:<36} {:<20} {:>14}", l.from, l.how, l.category, l.amount.round_dp(2).to_string())?;
+    }
+    let shared: tally_ledger::Money = e.shared.iter().map(|l| l.amount).sum();
+    writeln!(w, "\nshared {:>14}", shared.round_dp(2).to_string())?;
+    for l in &e.shared {
+        writeln!(w, "  {:<24} {:<44} {:<16} {:>14}", l.from, l.how, l.category, l.amount.round_dp(2).to_string())?;
+    }
+    writeln!(w, "\ntotal  {:>14}   (exact: {})", e.total.round_dp(2).to_string(), e.total)?;
     Ok(())
 }
 

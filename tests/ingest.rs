@@ -63,8 +63,8 @@ fn demo_run_ties_out_to_the_source_files() {
         let (mut effective, mut billed) = (Money::ZERO, Money::ZERO);
         for row in expected["by_provider_month_currency"].as_array().into_iter().flatten() {
             if row["billing_month"] == month {
-                effective = effective + money(row["EffectiveCost"].as_str().unwrap_or(""));
-                billed = billed + money(row["BilledCost"].as_str().unwrap_or(""));
+                effective += money(row["EffectiveCost"].as_str().unwrap_or(""));
+                billed += money(row["BilledCost"].as_str().unwrap_or(""));
             }
         }
         assert_eq!(m("ingested_total"), effective, "{month}: TCO = Σ EffectiveCost of the exports");

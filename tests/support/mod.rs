@@ -112,7 +112,7 @@ pub fn sums(df: &DataFrame, column: &str, by: &[&str]) -> BTreeMap<Vec<String>, 
             other => panic!("{column} row {i}: not a Decimal(38, 18): {other:?}"),
         };
         let e = out.entry(key).or_insert(Money::ZERO);
-        *e = *e + v;
+        *e += v;
     }
     out
 }

@@ -8,10 +8,12 @@ mod allocation;
 pub mod config;
 mod convert;
 mod error;
+mod explain;
 pub mod manifest;
 mod run;
 
 pub use config::{LoadedPipeline, Pipeline, Problem, Restatement, SourceConfig};
 pub use convert::{convert, ConvertOptions};
 pub use error::PipelineError;
+pub use explain::{explain, ExplainLine, Explanation};
 pub use run::{run, RunOptions, RunReport};

@@ -120,12 +120,10 @@ impl PriceBook {
                     continue;
                 }
                 match (parse_key(k), number(v)) {
-                    (Some((charge, tier, above)), Some(price)) if !price.is_negative() => {
-                        match above {
-                            Some(a) => long.entry(a).or_default().insert(tier, charge, price),
-                            None => base.insert(tier, charge, price),
-                        }
-                    }
+                    (Some((charge, tier, above)), Some(price)) if !price.is_negative() => match above {
+                        Some(a) => long.entry(a).or_default().insert(tier, charge, price),
+                        None => base.insert(tier, charge, price),
+                    },
                     _ => *report.ignored_keys.entry(k.clone()).or_default() += 1,
                 }
             }

@@ -132,8 +132,8 @@ pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
             .entry(currencies.get(i).unwrap_or_default().to_string())
             .or_default();
         entry.rows += n;
-        entry.billed_cost = entry.billed_cost + money_at(&df, "billed", i);
-        entry.effective_cost = entry.effective_cost + money_at(&df, "effective", i);
+        entry.billed_cost += money_at(&df, "billed", i);
+        entry.effective_cost += money_at(&df, "effective", i);
     }
     Ok(out)
 }
