@@ -51,7 +51,7 @@ pub async fn convert(opts: &ConvertOptions) -> Result<ConvertStats, PipelineErro
     };
     let inputs: Vec<Input<'_>> = locals
         .iter()
-        .map(|(name, path)| Input { path, object: name, source: format.name(), category_rules: &[] })
+        .map(|(name, path)| Input { path, object: name, source: format.name(), category_rules: &[], prices: None })
         .collect();
     let dest = scratch.path().join("out.parquet");
     let stats = convert_to_parquet(format, &inputs, &dest)?;

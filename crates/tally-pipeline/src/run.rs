@@ -123,6 +123,7 @@ impl Work<'_> {
             object: &obj.display,
             source: src.name,
             category_rules: &self.pipeline.config.category_rules,
+            prices: None,
         };
         info!(object = %obj.display, format = src.format.name(), "reading");
         let stats = convert_to_parquet(src.format, &[input], &dest)?;

@@ -61,6 +61,35 @@ pub enum SourceError {
         /// Why.
         reason: String,
     },
+    /// A record of a provider export is wrong (a page without `data`, negative tokens, …).
+    #[error("{object}: {location}: {problem}")]
+    BadRecord {
+        /// Object.
+        object: String,
+        /// Where in the object: page, bucket, result or row.
+        location: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Usage that could not be priced from the price book (unknown model, missing rate).
+    #[error("{object}: {location}: {source}")]
+    Unpriced {
+        /// Object.
+        object: String,
+        /// Where in the object: bucket, result or row.
+        location: String,
+        /// Why.
+        #[source]
+        source: tally_pricing::PriceError,
+    },
+    /// A usage format was given no price book.
+    #[error("{object}: format `{format}` has token counts but no costs, so it needs a price book (`prices = \"…\"` in the pipeline file, or --prices)")]
+    NoPriceBook {
+        /// Object.
+        object: String,
+        /// Format name.
+        format: &'static str,
+    },
     /// Polars failed while doing something with an object.
     #[error("{object}: {action}: {source}")]
     Polars {

@@ -3,10 +3,17 @@
 //! Every format is one file behind the small [`Format`] trait and is registered in
 //! [`FORMATS`]; adding a format touches that file, this list and its fixture.
 
+pub mod anthropic_costs;
+pub mod anthropic_usage;
 mod convert;
 mod csv_head;
 mod error;
 pub mod focus;
+pub mod litellm_spend;
+pub mod openai_costs;
+pub mod openai_dashboard;
+pub mod openai_usage;
+pub mod provider;
 
 use std::path::Path;
 
@@ -28,6 +35,8 @@ pub struct Input<'a> {
     pub source: &'a str,
     /// Category rules from the pipeline file, checked before the format's defaults.
     pub category_rules: &'a [CategoryRule],
+    /// The price book, for usage formats that have token counts but no costs.
+    pub prices: Option<&'a tally_pricing::PriceBook>,
 }
 
 /// A cell that could not be read, found by [`Format::diagnose`].
@@ -59,7 +68,15 @@ pub trait Format: Send + Sync {
 }
 
 /// Every known format.
-pub static FORMATS: &[&dyn Format] = &[&focus::Focus];
+pub static FORMATS: &[&dyn Format] = &[
+    &focus::Focus,
+    &openai_usage::OpenAiUsage,
+    &openai_costs::OpenAiCosts,
+    &openai_dashboard::OpenAiDashboard,
+    &anthropic_usage::AnthropicUsage,
+    &anthropic_costs::AnthropicCosts,
+    &litellm_spend::LiteLlmSpend,
+];
 
 /// Looks a format up by name.
 pub fn format_by_name(name: &str) -> Result<&'static dyn Format, SourceError> {
