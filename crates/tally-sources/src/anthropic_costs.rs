@@ -92,3 +92,28 @@ impl Format for AnthropicCosts {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_become_dollars_exactly() {
+        let d = |c: &str| cents_to_dollars(c).map(|m| m.to_string_min_dp(0));
+        assert_eq!(d("123.45").as_deref(), Ok("1.2345"));
+        assert_eq!(d("123.78912").as_deref(), Ok("1.2378912"));
+        assert_eq!(d("12").as_deref(), Ok("0.12"));
+        assert_eq!(d("0").as_deref(), Ok("0"));
+        assert_eq!(d("-250").as_deref(), Ok("-2.5"));
+        assert_eq!(d("0.0000000000000001").as_deref(), Ok("0.000000000000000001"));
+        assert!(d("0.00000000000000001").is_err());
+        assert!(d("12,5").is_err());
+    }
+
+    #[test]
+    fn token_types() {
+        assert_eq!(token_type("uncached_input_tokens"), "input");
+        assert_eq!(token_type("cache_creation.ephemeral_1h_input_tokens"), "cache_write_1h");
+        assert_eq!(token_type("something.new"), "something_new");
+    }
+}

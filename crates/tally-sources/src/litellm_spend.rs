@@ -162,3 +162,21 @@ impl Format for LiteLlmSpend {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_and_tags() {
+        assert_eq!(provider_of(Some("anthropic")).0, "Anthropic");
+        assert_eq!(provider_of(Some("vertex_ai")).0, "Google");
+        assert_eq!(provider_of(Some("")).0, "LiteLLM");
+        assert_eq!(provider_of(None).0, "LiteLLM");
+        let tags = serde_json::json!(["project:search", "beta", 3]);
+        assert_eq!(tags_json(&tags).as_deref(), Some(r#"{"project":"search","beta":""}"#));
+        assert_eq!(tags_json(&Value::String("[\"a:b\"]".into())).as_deref(), Some(r#"{"a":"b"}"#));
+        assert_eq!(tags_json(&serde_json::json!([])), None);
+        assert_eq!(tags_json(&Value::Null), None);
+    }
+}

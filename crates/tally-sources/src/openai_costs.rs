@@ -149,3 +149,33 @@ impl Format for OpenAiCosts {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_items_give_model_and_token_type() {
+        let s = |t: &str| split_line_item(t);
+        assert_eq!(s("gpt-4o-2024-08-06, input"), (Some("gpt-4o-2024-08-06".into()), Some("input".into())));
+        assert_eq!(s("gpt-4.1-mini, cached input"), (Some("gpt-4.1-mini".into()), Some("cached_input".into())));
+        assert_eq!(s("gpt-4o, Batch Output"), (Some("gpt-4o".into()), Some("batch_output".into())));
+        assert_eq!(s("Web search tool calls"), (None, None));
+    }
+
+    #[test]
+    fn quantity_units_and_currency() {
+        let loc = Loc { object: "x", at: "row 1".into() };
+        let start = chrono::DateTime::UNIX_EPOCH;
+        let mut row = Row::new(1, "OpenAI", "OpenAI API", start, start);
+        set_quantity(&mut row, Some(Money::from_int(7)), Some("1000_tokens"), &loc).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(row.consumed, Some(Money::from_int(7000)));
+        assert_eq!(row.pricing_unit.as_deref(), Some("1000 Tokens"));
+        assert_eq!(row.token_count, Some(7000));
+        let e = set_quantity(&mut row, Some(Money::from_int(1)), Some("parsecs"), &loc);
+        assert!(e.is_err_and(|e| e.to_string().contains("unknown quantity_unit `parsecs`")));
+        assert_eq!(currency(Some("usd".into()), &loc).ok().as_deref(), Some("USD"));
+        assert!(currency(Some("dollars".into()), &loc).is_err());
+        assert!(currency(None, &loc).is_err());
+    }
+}

@@ -516,3 +516,40 @@ pub fn to_ledger(rows: &[Row], input: &Input<'_>, format: &'static str) -> Resul
     exprs.insert(schema::X_TCO_CATEGORY, category_expr(input.category_rules));
     Ok(select_ledger(df.lazy(), exprs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_and_booleans_and_counts() {
+        let t = |s: &str| parse_instant(s).map(|t| t.to_rfc3339());
+        assert_eq!(t("2026-11-01T09:48:01.786Z").as_deref(), Some("2026-11-01T09:48:01.786+00:00"));
+        assert_eq!(t("2026-11-01 09:48:01.786").as_deref(), Some("2026-11-01T09:48:01.786+00:00"));
+        assert_eq!(t("2026-11-01T02:00:00+02:00").as_deref(), Some("2026-11-01T00:00:00+00:00"));
+        assert_eq!(t("2026-11-01").as_deref(), Some("2026-11-01T00:00:00+00:00"));
+        assert_eq!(t("yesterday"), None);
+        assert_eq!(parse_bool("FALSE"), Some(false));
+        assert_eq!(parse_bool("True"), Some(true));
+        assert_eq!(parse_bool("maybe"), None);
+        let loc = Loc { object: "x", at: "row 1".into() };
+        assert_eq!(parse_count("10.0", "n", &loc).ok(), Some(10));
+        assert!(parse_count("10.5", "n", &loc).is_err());
+        assert!(parse_count("-1", "n", &loc).is_err());
+        assert!(parse_count("ten", "n", &loc).is_err());
+    }
+
+    #[test]
+    fn billing_period_is_the_calendar_month() {
+        let t = parse_instant("2026-12-31T23:00:00Z").unwrap_or_default();
+        let (s, e) = month_bounds(t);
+        assert_eq!(
+            DateTime::from_timestamp_micros(s).map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-12-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            DateTime::from_timestamp_micros(e).map(|t| t.to_rfc3339()).as_deref(),
+            Some("2027-01-01T00:00:00+00:00")
+        );
+    }
+}
