@@ -8,9 +8,7 @@ use tally_ledger::condition::{is_in_list, tag_value, Conditions};
 use tally_ledger::schema::{X_BUSINESS_UNIT, X_PROJECT};
 
 pub mod pools;
-pub mod split;
-
-pub use split::split;
+pub use tally_ledger::split;
 
 /// Column of the allocation dataset naming the rule that attributed the row.
 pub const X_ALLOCATION_RULE: &str = "x_allocation_rule";
@@ -78,7 +76,7 @@ impl Rule {
 }
 
 /// Column: the pool a row that no rule attributed belongs to.
-pub const X_POOL: &str = "x_pool";
+pub use tally_ledger::schema::X_POOL;
 /// Column: the row's part in allocation: `direct`, `pooled`, `unallocated` or `share`.
 pub const X_ALLOCATION_ROLE: &str = "x_allocation_role";
 /// Column (share rows): the pool that was split.
@@ -132,7 +130,10 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project], pools: &[p
     for p in pools.iter().rev() {
         pool = when(p.when.to_expr()).then(lit(p.name.clone())).otherwise(pool);
     }
-    let pool = when(col(X_PROJECT).is_null()).then(pool).otherwise(lit(NULL).cast(DataType::String));
+    // A pool the source named comes first.
+    let pool = when(col(X_PROJECT).is_null())
+        .then(when(col(X_POOL).is_not_null()).then(col(X_POOL)).otherwise(pool))
+        .otherwise(lit(NULL).cast(DataType::String));
     let role = when(col(X_PROJECT).is_not_null())
         .then(lit(ROLE_DIRECT))
         .when(col(X_POOL).is_not_null())
@@ -184,9 +185,17 @@ pub fn shares_frame(
             .into_series()
             .into_column())
     };
+    let cascade_to: Vec<Option<String>> = shares
+        .iter()
+        .map(|s| match &s.target {
+            pools::Target::Pool(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
     let df = DataFrame::new(
         n,
         vec![
+            Column::new(X_POOL.into(), cascade_to),
             Column::new("BillingCurrency".into(), vec![currency.to_string(); n]),
             Column::new(schema::X_BILLING_MONTH.into(), vec![month.to_string(); n]),
             Column::new(schema::X_TCO_CATEGORY.into(), shares.iter().map(|s| s.category.as_str()).collect::<Vec<_>>()),
@@ -214,6 +223,7 @@ pub fn shares_frame(
     exprs.insert(schema::X_TCO_CATEGORY, col(schema::X_TCO_CATEGORY));
     exprs.insert(schema::X_PROJECT, col(X_PROJECT));
     exprs.insert(schema::X_BUSINESS_UNIT, col(X_BUSINESS_UNIT));
+    exprs.insert(schema::X_POOL, col(X_POOL));
     exprs.insert(schema::X_SOURCE, lit("allocation"));
     exprs.insert(schema::X_SOURCE_FORMAT, lit("pool-share"));
     exprs.insert(schema::X_SOURCE_OBJECT, col(X_ALLOCATION_POOL));
@@ -229,16 +239,6 @@ pub fn shares_frame(
     let ledger = select_ledger(df.lazy(), exprs).collect()?;
     let ledger = ledger.hstack(&[
         Column::new(X_ALLOCATION_RULE.into(), vec![None::<String>; n]),
-        Column::new(
-            X_POOL.into(),
-            shares
-                .iter()
-                .map(|s| match &s.target {
-                    pools::Target::Pool(p) => Some(p.clone()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
         Column::new(
             X_ALLOCATION_ROLE.into(),
             shares

@@ -138,3 +138,73 @@ pub fn u64_at(df: &DataFrame, name: &str, i: usize) -> u64 {
         .and_then(|c| c.u64().ok().and_then(|c| c.get(i)))
         .unwrap_or(0)
 }
+
+/// Builds ledger rows from Rust values, column by column (for small inputs parsed in Rust:
+/// JSON pages, people and invoice tables). Columns not given are typed nulls.
+#[derive(Default)]
+pub struct RowsBuilder {
+    height: usize,
+    columns: Vec<Column>,
+    exprs: HashMap<&'static str, Expr>,
+}
+
+impl RowsBuilder {
+    /// A builder for `height` rows.
+    pub fn new(height: usize) -> Self {
+        RowsBuilder { height, ..Default::default() }
+    }
+
+    fn push(mut self, name: &'static str, column: Column) -> Self {
+        self.columns.push(column);
+        self.exprs.insert(name, col(name));
+        self
+    }
+
+    /// A text column.
+    pub fn text(self, name: &'static str, values: Vec<Option<String>>) -> Self {
+        self.push(name, Series::new(name.into(), values).into_column())
+    }
+
+    /// A text column with one value on every row.
+    pub fn constant(mut self, name: &'static str, value: &str) -> Self {
+        self.exprs.insert(name, lit(value.to_string()));
+        self
+    }
+
+    /// A money (or quantity) column.
+    pub fn money(self, name: &'static str, values: Vec<Option<crate::Money>>) -> Self {
+        let ca = Int128Chunked::from_iter_options(name.into(), values.into_iter().map(|v| v.map(crate::Money::raw)));
+        self.push(name, ca.into_decimal_unchecked(38, crate::MONEY_SCALE).into_series().into_column())
+    }
+
+    /// A UTC date/time column, in microseconds since the Unix epoch.
+    pub fn time(self, name: &'static str, micros: Vec<Option<i64>>) -> Self {
+        let ca = Int64Chunked::from_iter_options(name.into(), micros.into_iter());
+        self.push(name, ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_series().into_column())
+    }
+
+    /// A whole-number column.
+    pub fn int(self, name: &'static str, values: Vec<Option<i64>>) -> Self {
+        self.push(name, Series::new(name.into(), values).into_column())
+    }
+
+    /// Any expression over the built columns (e.g. the billing month or category).
+    pub fn expr(mut self, name: &'static str, e: Expr) -> Self {
+        self.exprs.insert(name, e);
+        self
+    }
+
+    /// The rows as a ledger frame.
+    pub fn build(self) -> PolarsResult<LazyFrame> {
+        let df = DataFrame::new(self.height, self.columns)?;
+        Ok(select_ledger(df.lazy(), self.exprs))
+    }
+}
+
+/// Microseconds since the Unix epoch of the first instant of `month` (UTC).
+pub fn month_start_micros(month: crate::layout::BillingMonth) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_micros())
+        .unwrap_or_default()
+}

@@ -10,6 +10,8 @@ pub mod frame;
 pub mod layout;
 pub mod money;
 pub mod schema;
+pub mod split;
 
 pub use category::TcoCategory;
+pub use split::split;
 pub use money::{minor_digits, Money, MoneyError, MONEY_DTYPE, MONEY_SCALE};

@@ -89,6 +89,21 @@ impl Money {
         Money(q * unit)
     }
 
+    /// `self × num ÷ den`, rounded half away from zero to the ledger's 18 decimals; `None` when
+    /// `den` is zero or the result does not fit.
+    pub fn mul_div(self, num: Money, den: Money) -> Option<Money> {
+        use ethnum::I256;
+        if den.0 == 0 {
+            return None;
+        }
+        let p = I256::from(self.0) * I256::from(num.0);
+        let d = I256::from(den.0);
+        let q = p / d;
+        let r = p % d;
+        let q = if r.abs() * 2 >= d.abs() { q + I256::from((p.signum() * d.signum()).as_i128()) } else { q };
+        i128::try_from(q).ok().map(Money)
+    }
+
     /// `self` as a percentage of `total`, rounded half away from zero to one decimal
     /// (`"87.5"`), computed exactly; `None` when `total` is zero or the values are too large.
     pub fn percent_of(self, total: Money) -> Option<String> {
@@ -275,6 +290,15 @@ mod tests {
         }
         assert!(matches!(Money::parse("1e-19"), Err(MoneyError::TooPrecise(_))));
         assert!(matches!(Money::parse("1e30"), Err(MoneyError::Overflow(_))));
+    }
+
+    #[test]
+    fn mul_div_rounds_half_away_from_zero() {
+        assert_eq!(m("150000").mul_div(m("1.25"), m("12")), Some(m("15625")));
+        assert_eq!(m("1").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("0.333333333333333333".into()));
+        assert_eq!(m("2").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("0.666666666666666667".into()));
+        assert_eq!(m("-2").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("-0.666666666666666667".into()));
+        assert_eq!(m("1").mul_div(m("1"), Money::ZERO), None);
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub const X_API_KEY: &str = "x_api_key";
 pub const X_TEAM: &str = "x_team";
 /// The end user or user id the provider reports, for rules.
 pub const X_USER: &str = "x_user";
+/// The shared pool a source puts the row in (e.g. an invoice for a shared service); the
+/// allocation stage also fills it for rows its pools take.
+pub const X_POOL: &str = "x_pool";
 /// Service tier or processing mode (`batch`, `flex`, `priority`, `default`), when known.
 pub const X_SERVICE_TIER: &str = "x_service_tier";
 
@@ -173,6 +176,7 @@ pub const X_COLUMNS: &[Column] = &[
     c(X_TEAM, Text, false, true),
     c(X_USER, Text, false, true),
     c(X_SERVICE_TIER, Text, false, true),
+    c(X_POOL, Text, false, true),
 ];
 
 /// Every ledger column in order: FOCUS columns, then `x_` columns.

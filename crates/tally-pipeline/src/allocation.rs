@@ -64,6 +64,33 @@ pub async fn load_driver_files(p: &LoadedPipeline, scratch: &Path) -> Result<Dri
     Ok(out)
 }
 
+/// Rows whose source named a project or pool must name a declared one.
+fn check_source_targets(p: &LoadedPipeline, month: &str, ledger: &LazyFrame) -> Result<(), PipelineError> {
+    use tally_ledger::condition::is_in_list;
+    use tally_ledger::schema::{X_POOL, X_SOURCE_OBJECT, X_SOURCE_ROW};
+    let projects: Vec<&str> = p.config.projects.iter().map(|x| x.name.as_str()).collect();
+    let pools: Vec<&str> = p.config.pools.iter().map(|x| x.name.as_str()).collect();
+    for (column, known, what) in [(X_PROJECT, &projects, "project"), (X_POOL, &pools, "pool")] {
+        let bad = ledger
+            .clone()
+            .filter(col(column).is_not_null().and(is_in_list(col(column), known).fill_null(lit(false)).not()))
+            .select([col(X_SOURCE_OBJECT), col(X_SOURCE_ROW), col(column)])
+            .limit(1)
+            .collect()
+            .map_err(polars(month))?;
+        if bad.height() > 0 {
+            let row = tally_ledger::frame::u64_at(&bad, X_SOURCE_ROW, 0) as usize;
+            let name = str_at(&bad, column, 0).unwrap_or_default();
+            return Err(PipelineError::BadRow {
+                object: str_at(&bad, X_SOURCE_OBJECT, 0).unwrap_or_default(),
+                row,
+                message: format!("unknown {what} `{name}` (declare it under [[{what}s]] in {})", p.path),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn polars<'a>(month: &'a str) -> impl FnOnce(PolarsError) -> PipelineError + 'a {
     move |source| PipelineError::Polars { stage: "allocation", month: month.to_string(), source }
 }
@@ -80,6 +107,7 @@ pub fn allocate_month(
     let cfg = &p.config;
     let measure = cfg.cost_measure.column();
     let ledger = scan_ledger(files).map_err(polars(month))?;
+    check_source_targets(p, month, &ledger)?;
     let attributed = attribute(ledger, &cfg.rules, &cfg.projects, &cfg.pools);
     if cfg.pools.is_empty() {
         sink_parquet(attributed, dest).map_err(polars(month))?;

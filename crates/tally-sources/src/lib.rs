@@ -9,10 +9,14 @@ mod convert;
 mod csv_head;
 mod error;
 pub mod focus;
+mod internal;
 pub mod litellm_spend;
 pub mod openai_costs;
 pub mod openai_dashboard;
 pub mod openai_usage;
+pub mod one_time;
+pub mod people;
+pub mod vendor_invoices;
 pub mod provider;
 
 use std::path::Path;
@@ -76,6 +80,9 @@ pub static FORMATS: &[&dyn Format] = &[
     &anthropic_usage::AnthropicUsage,
     &anthropic_costs::AnthropicCosts,
     &litellm_spend::LiteLlmSpend,
+    &people::People,
+    &vendor_invoices::VendorInvoices,
+    &one_time::OneTime,
 ];
 
 /// Looks a format up by name.

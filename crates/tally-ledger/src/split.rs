@@ -2,7 +2,7 @@
 //! minor unit. The parts always add back to the amount exactly.
 
 use ethnum::U256;
-use tally_ledger::{Money, MONEY_SCALE};
+use crate::{Money, MONEY_SCALE};
 
 /// Splits `total` in proportion to `weights` (non-negative; at least one positive).
 ///
