@@ -162,7 +162,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Formats => {
             for f in tally_sources::FORMATS {
-                writeln!(stdout, "{:<12} {}", f.name(), f.description())?;
+                writeln!(stdout, "{:<18} {}", f.name(), f.description())?;
             }
         }
     }

@@ -60,17 +60,23 @@ fn gpu_cluster_is_split_by_the_driver_file_to_the_cent() {
         df.lazy().filter(polars::prelude::col("x_pool").eq(polars::prelude::lit("gpu-cluster"))).collect().unwrap();
     let total: Money = sums(&pooled, "EffectiveCost", &[]).into_values().sum();
     assert_eq!(by_project.values().copied().sum::<Money>(), total);
-    // 2026-10 driver: fraud-scoring 380, support-assistant 190.5, doc-search 40 (of 610.5).
-    let cents = |p: &str| by_project[&vec![p.to_string()]].round_dp(2);
-    let exact = |w: &str| {
-        Money::from_raw(
-            (total.raw() / 10i128.pow(14)) * Money::parse(w).unwrap().raw() / Money::parse("610.5").unwrap().raw()
-                * 10i128.pow(14),
-        )
-    };
-    for (p, w) in [("fraud-scoring", "380"), ("support-assistant", "190.5"), ("doc-search", "40")] {
-        let diff = (cents(p) - exact(w)).raw().abs();
-        assert!(diff <= 10i128.pow(16), "{p}: {} vs {}", cents(p), exact(w));
+    // Each share is the exact proportional share rounded to the cent (within one cent, the
+    // largest part also carrying the pool's sub-cent digits).
+    let csv = std::fs::read_to_string(root().join("fixtures/allocation/gpu-hours.csv")).unwrap();
+    let hours: Vec<(String, Money)> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("2026-10"))
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[1].to_string(), money(c[2]))
+        })
+        .collect();
+    let all: Money = hours.iter().map(|(_, h)| *h).sum();
+    for (p, h) in &hours {
+        let got = by_project[&vec![p.clone()]];
+        let exact = total.mul_div(*h, all).unwrap();
+        assert!((got - exact).raw().abs() <= 10i128.pow(16), "{p}: {got} vs {exact}");
     }
 }
 
@@ -144,4 +150,86 @@ fn a_driver_for_an_unknown_pool_target_or_a_missing_driver() {
         &[],
         "unknown target `ghost` (not a project or a pool)",
     );
+}
+
+fn convert_csv(format: &str, csv: &str) -> polars::prelude::DataFrame {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), csv).unwrap();
+    ok(tally_in(dir.path(), &["convert", "--from", format, "-o", "out.parquet", "in.csv"], &[]));
+    read_parquet(&[dir.path().join("out.parquet")])
+}
+
+fn column_strings(df: &polars::prelude::DataFrame, name: &str) -> Vec<Option<String>> {
+    df.column(name).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
+}
+
+#[test]
+fn people_costs_are_split_exactly_and_the_remainder_goes_to_the_named_pool() {
+    let df = convert_csv(
+        "people",
+        "month,person,role,monthly_cost,annual_salary,overhead_pct,currency,project,share,pool\n\
+         2026-10,alice,ML engineer,10000.00,,,USD,a,0.3333,platform\n\
+         2026-10,alice,ML engineer,10000.00,,,USD,b,33.33%,platform\n\
+         2026-10,bob,ML engineer,,150000,25,USD,a,0.5,\n",
+    );
+    let amounts: Vec<String> = (0..df.height())
+        .map(|i| match df.column("EffectiveCost").unwrap().get(i).unwrap() {
+            polars::prelude::AnyValue::Decimal(v, _, _) => Money::from_raw(v).to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // alice: 10000 × (0.3333, 0.3333, rest 0.3334) → 3333.00, 3333.00, 3334.00 (to the pool);
+    // bob: 150000 × 1.25 / 12 = 15625.00 → 7812.50 to a, 7812.50 unassigned (no pool: unallocated).
+    assert_eq!(amounts, ["3333.00", "3333.00", "3334.00", "7812.50", "7812.50"]);
+    assert_eq!(column_strings(&df, "x_project"), [Some("a".into()), Some("b".into()), None, Some("a".into()), None]);
+    assert_eq!(column_strings(&df, "x_pool"), [None, None, Some("platform".into()), None, None]);
+    assert_eq!(column_strings(&df, "x_tco_category"), vec![Some("people".to_string()); 5]);
+}
+
+#[test]
+fn one_time_costs_are_amortised_with_the_schedule_as_rows() {
+    let df = convert_csv(
+        "one-time",
+        "name,amount,currency,start_month,months,category,project,pool\nAudit,1000.00,USD,2026-11,3,security_compliance,,compliance\n",
+    );
+    assert_eq!(
+        column_strings(&df, "x_billing_month"),
+        [Some("2026-11".into()), Some("2026-12".into()), Some("2027-01".into())]
+    );
+    let effective = sums(&df, "EffectiveCost", &["x_billing_month"]);
+    let shown: Vec<String> = effective.values().map(|v| v.to_string()).collect();
+    assert_eq!(shown, ["333.34", "333.33", "333.33"]);
+    let billed: Money = sums(&df, "BilledCost", &[]).into_values().sum();
+    assert_eq!(billed, money("1000"));
+}
+
+#[test]
+fn people_shares_over_100_percent_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "month,person,monthly_cost,currency,project,share\n2026-10,alice,100,USD,a,0.7\n2026-10,alice,100,USD,b,0.5\n",
+    )
+    .unwrap();
+    let err =
+        user_error(tally_in(dir.path(), &["convert", "--from", "people", "-o", "out.parquet", "people.csv"], &[]));
+    assert_eq!(
+        err.trim(),
+        "error: people.csv: row 2 (line 3), column share: alice's shares for 2026-10 add up to 120%, more than 100% (rows 1, 2)"
+    );
+    assert!(!dir.path().join("out.parquet").exists());
+}
+
+#[test]
+fn a_people_share_for_an_unknown_project_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "month,person,monthly_cost,currency,project,share\n2026-10,alice,100,USD,ghost,1\n",
+    )
+    .unwrap();
+    let p = write_pipeline(dir.path(), &[("people", "people", "people.csv")], "out", DEMO_RULES);
+    let err = user_error(tally(&["run", &p.to_string_lossy()]));
+    assert!(err.contains("people.csv: row 1: unknown project `ghost` (declare it under [[projects]]"), "{err}");
+    assert!(!dir.path().join("out").exists());
 }

@@ -272,6 +272,7 @@ mod tests {
             "Tags" => [r#"{"project":"doc-search"}"#, "{}", r#"{"project":"not-declared"}"#, "{}"],
             X_PROJECT => [None::<&str>, None, None, None],
             X_BUSINESS_UNIT => [None::<&str>, None, None, None],
+            X_POOL => [None::<&str>, None, None, None],
         )?;
         let projects = vec![proj("doc-search", "Legal"), proj("support-assistant", "CX")];
         let rules = vec![

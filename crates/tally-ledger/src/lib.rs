@@ -13,5 +13,5 @@ pub mod schema;
 pub mod split;
 
 pub use category::TcoCategory;
-pub use split::split;
 pub use money::{minor_digits, Money, MoneyError, MONEY_DTYPE, MONEY_SCALE};
+pub use split::split;

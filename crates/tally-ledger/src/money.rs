@@ -297,7 +297,10 @@ mod tests {
         assert_eq!(m("150000").mul_div(m("1.25"), m("12")), Some(m("15625")));
         assert_eq!(m("1").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("0.333333333333333333".into()));
         assert_eq!(m("2").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("0.666666666666666667".into()));
-        assert_eq!(m("-2").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)), Some("-0.666666666666666667".into()));
+        assert_eq!(
+            m("-2").mul_div(m("1"), m("3")).map(|v| v.to_string_min_dp(0)),
+            Some("-0.666666666666666667".into())
+        );
         assert_eq!(m("1").mul_div(m("1"), Money::ZERO), None);
     }
 

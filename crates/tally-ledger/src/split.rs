@@ -1,8 +1,8 @@
 //! Exact splitting of an amount by weights: the largest-remainder method at the currency's
 //! minor unit. The parts always add back to the amount exactly.
 
-use ethnum::U256;
 use crate::{Money, MONEY_SCALE};
+use ethnum::U256;
 
 /// Splits `total` in proportion to `weights` (non-negative; at least one positive).
 ///

@@ -297,15 +297,17 @@ mod tests {
         "#;
         let p = Pipeline::parse(text, "t.toml")?;
         let problems: Vec<String> = p.validate().iter().map(ToString::to_string).collect();
+        let known = tally_sources::FORMATS.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
         assert_eq!(
             problems,
             [
-                "currency: `usd` is not an ISO 4217 code such as USD",
-                "sources[0].name: `AWS`: use lowercase letters, digits, `-` and `_`",
-                "sources[0].format: unknown format `nope` (known formats: focus)",
-                "sources[0].url: unsupported URL scheme `ftp` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)",
-                "rules[0]: unknown project `q` (declare it under [[projects]])",
-                "rules[0]: unknown ledger column `Nope`",
+                "currency: `usd` is not an ISO 4217 code such as USD".to_string(),
+                "sources[0].name: `AWS`: use lowercase letters, digits, `-` and `_`".to_string(),
+                format!("sources[0].format: unknown format `nope` (known formats: {known})"),
+                "sources[0].url: unsupported URL scheme `ftp` (use a path, file://, s3://, gs://, az://, abfs:// or memory://)"
+                    .to_string(),
+                "rules[0]: unknown project `q` (declare it under [[projects]])".to_string(),
+                "rules[0]: unknown ledger column `Nope`".to_string(),
             ]
         );
         Ok(())

@@ -56,7 +56,8 @@ impl<'a> Table<'a> {
     /// A month `YYYY-MM`.
     pub fn month(&self, i: usize, column: &str) -> Result<BillingMonth, SourceError> {
         let raw = self.text(i, column)?;
-        BillingMonth::parse(&raw).ok_or_else(|| self.bad(i, column, format!("cannot read `{raw}` as a month (YYYY-MM)")))
+        BillingMonth::parse(&raw)
+            .ok_or_else(|| self.bad(i, column, format!("cannot read `{raw}` as a month (YYYY-MM)")))
     }
 
     /// An exact decimal amount.
@@ -69,7 +70,11 @@ impl<'a> Table<'a> {
     pub fn category(&self, i: usize, column: &str) -> Result<TcoCategory, SourceError> {
         let raw = self.text(i, column)?;
         TcoCategory::parse(&raw).ok_or_else(|| {
-            self.bad(i, column, format!("`{raw}` is not a category (model_api, compute, infrastructure, people, security_compliance)"))
+            self.bad(
+                i,
+                column,
+                format!("`{raw}` is not a category (model_api, compute, infrastructure, people, security_compliance)"),
+            )
         })
     }
 
@@ -120,7 +125,12 @@ pub struct CostRow {
 }
 
 /// The ledger frame of internal cost rows.
-pub fn to_ledger(rows: &[CostRow], input: &Input<'_>, format: &'static str, cost_basis: &str) -> Result<LazyFrame, SourceError> {
+pub fn to_ledger(
+    rows: &[CostRow],
+    input: &Input<'_>,
+    format: &'static str,
+    cost_basis: &str,
+) -> Result<LazyFrame, SourceError> {
     let texts = |f: &dyn Fn(&CostRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let moneys = |f: &dyn Fn(&CostRow) -> Option<Money>| rows.iter().map(f).collect::<Vec<_>>();
     RowsBuilder::new(rows.len())
@@ -155,7 +165,11 @@ pub fn to_ledger(rows: &[CostRow], input: &Input<'_>, format: &'static str, cost
         .constant(schema::X_COST_BASIS, cost_basis)
         .expr(schema::X_BILLING_MONTH, billing_month_expr())
         .build()
-        .map_err(|source| SourceError::Polars { object: input.object.to_string(), action: "building the ledger rows", source })
+        .map_err(|source| SourceError::Polars {
+            object: input.object.to_string(),
+            action: "building the ledger rows",
+            source,
+        })
 }
 
 /// Internal tables are checked as they are read, so there is never a bad cell left to find.

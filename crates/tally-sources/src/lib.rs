@@ -11,13 +11,13 @@ mod error;
 pub mod focus;
 mod internal;
 pub mod litellm_spend;
+pub mod one_time;
 pub mod openai_costs;
 pub mod openai_dashboard;
 pub mod openai_usage;
-pub mod one_time;
 pub mod people;
-pub mod vendor_invoices;
 pub mod provider;
+pub mod vendor_invoices;
 
 use std::path::Path;
 

@@ -56,7 +56,10 @@ impl Format for OneTime {
                     month,
                     provider: "Internal".into(),
                     service: "One-time costs".into(),
-                    description: format!("{name}: month {} of {months}, amortised from {start} ({amount} {currency})", k + 1),
+                    description: format!(
+                        "{name}: month {} of {months}, amortised from {start} ({amount} {currency})",
+                        k + 1
+                    ),
                     currency: currency.clone(),
                     charge_category: "Purchase",
                     billed: if k == 0 { amount } else { Money::ZERO },

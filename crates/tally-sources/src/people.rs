@@ -54,9 +54,7 @@ fn monthly_cost(t: &Table<'_>, i: usize) -> Result<Money, SourceError> {
         let salary = t.money(i, "annual_salary")?;
         let overhead = if t.opt(i, "overhead_pct").is_some() { t.money(i, "overhead_pct")? } else { Money::ZERO };
         let loaded = Money::from_int(100) + overhead;
-        salary
-            .mul_div(loaded, Money::from_int(1200))
-            .ok_or_else(|| t.bad(i, "annual_salary", "out of range"))?
+        salary.mul_div(loaded, Money::from_int(1200)).ok_or_else(|| t.bad(i, "annual_salary", "out of range"))?
     };
     if cost.is_negative() {
         return Err(t.bad(i, "monthly_cost", format!("negative cost {cost}")));
@@ -80,7 +78,10 @@ impl Format for People {
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         let t = Table::read(input, &["month", "person", "project", "share", "currency"])?;
         if !t.has("monthly_cost") && !t.has("annual_salary") {
-            return Err(SourceError::MissingColumns { object: input.object.to_string(), columns: vec!["monthly_cost or annual_salary".into()] });
+            return Err(SourceError::MissingColumns {
+                object: input.object.to_string(),
+                columns: vec!["monthly_cost or annual_salary".into()],
+            });
         }
         let mut groups: BTreeMap<(tally_ledger::layout::BillingMonth, String), PersonMonth> = BTreeMap::new();
         for i in 0..t.height() {
@@ -91,7 +92,11 @@ impl Format for People {
             let project = t.opt(i, "project");
             let share = share(&t, i)?;
             if project.is_none() && share.raw() != 0 {
-                return Err(t.bad(i, "project", "a share needs a project (leave both empty to declare the person only)"));
+                return Err(t.bad(
+                    i,
+                    "project",
+                    "a share needs a project (leave both empty to declare the person only)",
+                ));
             }
             let g = groups.entry((month, person.clone())).or_insert_with(|| PersonMonth {
                 first: i,
@@ -102,7 +107,11 @@ impl Format for People {
                 entries: Vec::new(),
             });
             if g.cost != cost {
-                return Err(t.bad(i, "monthly_cost", format!("{person} costs {} in {month} on row {} but {cost} here", g.cost, g.first + 1)));
+                return Err(t.bad(
+                    i,
+                    "monthly_cost",
+                    format!("{person} costs {} in {month} on row {} but {cost} here", g.cost, g.first + 1),
+                ));
             }
             if g.currency != currency {
                 return Err(t.bad(i, "currency", format!("{person} is paid in {} on row {}", g.currency, g.first + 1)));
@@ -124,7 +133,10 @@ impl Format for People {
                 return Err(t.bad(
                     last,
                     "share",
-                    format!("{person}'s shares for {month} add up to {}%, more than 100% (rows {list})", assigned.mul_div(Money::from_int(100), one).unwrap_or(assigned).to_string_min_dp(0)),
+                    format!(
+                        "{person}'s shares for {month} add up to {}%, more than 100% (rows {list})",
+                        assigned.mul_div(Money::from_int(100), one).unwrap_or(assigned).to_string_min_dp(0)
+                    ),
                 ));
             }
             let mut weights: Vec<Money> = g.entries.iter().map(|e| e.share).collect();
@@ -156,14 +168,25 @@ impl Format for People {
                 user: Some(person.clone()),
             };
             for (e, part) in g.entries.iter().zip(&parts) {
-                rows.push(row_for(e.i, e.project.clone(), *part, e.share, format!("{} FTE", e.share.to_string_min_dp(0))));
+                rows.push(row_for(
+                    e.i,
+                    e.project.clone(),
+                    *part,
+                    e.share,
+                    format!("{} FTE", e.share.to_string_min_dp(0)),
+                ));
             }
             if parts.len() > g.entries.len() {
                 let part = parts.last().copied().unwrap_or(Money::ZERO);
-                rows.push(row_for(g.first, None, part, rest, format!("{} FTE not assigned to a project", rest.to_string_min_dp(0))));
+                rows.push(row_for(
+                    g.first,
+                    None,
+                    part,
+                    rest,
+                    format!("{} FTE not assigned to a project", rest.to_string_min_dp(0)),
+                ));
             }
         }
-        rows.sort_by_key(|r| (r.month, r.row));
         to_ledger(&rows, input, self.name(), "internal")
     }
 
