@@ -233,3 +233,43 @@ fn a_people_share_for_an_unknown_project_stops_the_run() {
     assert!(err.contains("people.csv: row 1: unknown project `ghost` (declare it under [[projects]]"), "{err}");
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn other_currencies_are_converted_with_the_fx_table_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    ok(tally(&["run", "pipelines/demo.toml", "--out", &out.to_string_lossy()]));
+    let s = summary(&out, "2026-10");
+    // The EUR invoice: 4200.00 × 1.0712 = 4499.04 USD, exactly.
+    assert_eq!(s["fx"][0]["currency"], "EUR");
+    assert_eq!(money(s["fx"][0]["converted_total"].as_str().unwrap()), money("4499.04"));
+    assert_eq!(s["other_currencies"].as_array().map(Vec::len), Some(0));
+    let df = read_parquet(&[out.join("allocation/billing_month=2026-10/allocated.parquet")]);
+    let eur =
+        df.lazy().filter(polars::prelude::col("x_fx_currency").eq(polars::prelude::lit("EUR"))).collect().unwrap();
+    assert_eq!(eur.height(), 1);
+    assert_eq!(column_strings(&eur, "BillingCurrency"), [Some("USD".into())]);
+}
+
+#[test]
+fn a_missing_fx_rate_for_a_currency_in_use_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("invoices.csv"),
+        "month,vendor,description,amount,currency,category,project,pool\n2026-10,Acme,Audit,100,GBP,security_compliance,doc-search,\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("fx.csv"), "month,currency,rate\n2026-10,EUR,1.07\n").unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        &[("vendors", "vendor-invoices", "invoices.csv")],
+        "out",
+        &format!("fx = \"fx.csv\"\n{DEMO_RULES}"),
+    );
+    // `fx` must come before the tables: write_pipeline puts extra text last, so move it up.
+    let text = std::fs::read_to_string(&p).unwrap().replace("fx = \"fx.csv\"\n", "");
+    std::fs::write(&p, format!("fx = \"fx.csv\"\n{text}")).unwrap();
+    let err = user_error(tally(&["run", &p.to_string_lossy()]));
+    assert!(err.contains("fx.csv: no exchange rate for GBP in 2026-10 (needed by invoices.csv, row 1)"), "{err}");
+    assert!(!dir.path().join("out").exists());
+}

@@ -153,6 +153,11 @@ pub const X_USER: &str = "x_user";
 /// The shared pool a source puts the row in (e.g. an invoice for a shared service); the
 /// allocation stage also fills it for rows its pools take.
 pub const X_POOL: &str = "x_pool";
+/// The exchange rate a row's costs were converted with (reporting currency per unit of the
+/// billing currency), in the allocation dataset; null for rows billed in the reporting currency.
+pub const X_FX_RATE: &str = "x_fx_rate";
+/// The billing currency of a row before conversion, in the allocation dataset.
+pub const X_FX_CURRENCY: &str = "x_fx_currency";
 /// Service tier or processing mode (`batch`, `flex`, `priority`, `default`), when known.
 pub const X_SERVICE_TIER: &str = "x_service_tier";
 
@@ -177,6 +182,8 @@ pub const X_COLUMNS: &[Column] = &[
     c(X_USER, Text, false, true),
     c(X_SERVICE_TIER, Text, false, true),
     c(X_POOL, Text, false, true),
+    c(X_FX_RATE, Decimal, false, true),
+    c(X_FX_CURRENCY, Text, false, true),
 ];
 
 /// Every ledger column in order: FOCUS columns, then `x_` columns.

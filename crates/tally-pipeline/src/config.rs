@@ -72,6 +72,10 @@ pub struct Pipeline {
     /// Drivers for pools split by driver.
     #[serde(default)]
     pub drivers: Vec<Driver>,
+    /// Exchange rates to the reporting currency: a CSV `month,currency,rate` or
+    /// `date,currency,rate` (path or URL, relative to the pipeline file).
+    #[serde(default)]
+    pub fx: Option<String>,
 }
 
 fn default_currency() -> String {
@@ -199,6 +203,9 @@ impl Pipeline {
         }
         for (at, p) in tally_allocate::pools::problems(&self.pools, &self.drivers, &self.projects) {
             add(at, p);
+        }
+        if let Some(p) = self.fx.as_deref().and_then(url_problem) {
+            add("fx".into(), p);
         }
         for (i, d) in self.drivers.iter().enumerate() {
             if let Some(p) = d.file.as_deref().and_then(url_problem) {

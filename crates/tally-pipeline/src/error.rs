@@ -48,6 +48,20 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// A currency in use has no exchange rate for the month.
+    #[error("{file}: no exchange rate for {currency} in {month} (needed by {object}, row {row})")]
+    MissingFx {
+        /// The FX file.
+        file: String,
+        /// Currency.
+        currency: String,
+        /// Month.
+        month: String,
+        /// An object with a row in that currency.
+        object: String,
+        /// Its row.
+        row: u64,
+    },
     /// The command line named no usable output.
     #[error("{0}")]
     Usage(String),
@@ -100,6 +114,7 @@ impl PipelineError {
             | PipelineError::Invalid { .. }
             | PipelineError::NoObjects { .. }
             | PipelineError::BadRow { .. }
+            | PipelineError::MissingFx { .. }
             | PipelineError::Usage(_)
             | PipelineError::Manifest { .. } => true,
             PipelineError::Storage(e) => e.is_user_error(),

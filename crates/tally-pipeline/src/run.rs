@@ -308,6 +308,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
 
     // 3. Allocation and reports for every rebuilt month, over all sources' ledger files.
     let driver_files = crate::allocation::load_driver_files(p, &work.dir).await?;
+    let fx = crate::allocation::load_fx(p, &work.dir).await?;
     for (month, parts) in &rebuilt {
         let bm = parse_month(month)?;
         let mut files = Vec::new();
@@ -330,7 +331,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
             continue;
         }
         let alloc_path = work.scratch_file("parquet");
-        let warnings = crate::allocation::allocate_month(p, month, &files, &driver_files, &alloc_path)?;
+        let warnings = crate::allocation::allocate_month(p, month, &files, &driver_files, fx.as_ref(), &alloc_path)?;
         for w in warnings {
             warn!(month = %month, "{w}");
         }

@@ -99,6 +99,21 @@ pub struct OtherCurrency {
     pub total: Money,
 }
 
+/// Rows converted from another billing currency into the reporting currency.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FxLine {
+    /// The billing currency before conversion.
+    pub currency: String,
+    /// Rows converted.
+    pub rows: u64,
+    /// Their total after conversion (cost measure, reporting currency).
+    pub converted_total: Money,
+    /// The lowest rate used.
+    pub rate_min: Money,
+    /// The highest rate used (daily rates differ within a month).
+    pub rate_max: Money,
+}
+
 /// Totals per source, for tying out to each bill.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SourceLine {
@@ -141,6 +156,8 @@ pub struct Summary {
     pub pools: Vec<PoolLine>,
     /// Per source.
     pub sources: Vec<SourceLine>,
+    /// Rows converted from other currencies with the pipeline's FX table.
+    pub fx: Vec<FxLine>,
     /// Rows in other currencies, left out of the totals until an FX table converts them.
     pub other_currencies: Vec<OtherCurrency>,
 }
@@ -175,6 +192,7 @@ pub fn summarize(
         .collect()
         .map_err(err)?;
     let by_source = allocated
+        .clone()
         .filter(
             col("BillingCurrency")
                 .eq(lit(currency.to_string()))
@@ -190,6 +208,19 @@ pub fn summarize(
         .collect()
         .map_err(err)?;
 
+    let fx = allocated
+        .clone()
+        .filter(col(tally_ledger::schema::X_FX_CURRENCY).is_not_null())
+        .group_by([col(tally_ledger::schema::X_FX_CURRENCY)])
+        .agg([
+            len().alias("rows"),
+            col(cost).sum().alias("cost"),
+            col(tally_ledger::schema::X_FX_RATE).min().alias("min"),
+            col(tally_ledger::schema::X_FX_RATE).max().alias("max"),
+        ])
+        .sort([tally_ledger::schema::X_FX_CURRENCY], Default::default())
+        .collect()
+        .map_err(err)?;
     let mut s = Summary {
         billing_month: month,
         currency: currency.to_string(),
@@ -204,6 +235,7 @@ pub fn summarize(
         unallocated: empty_by_category(),
         pools: Vec::new(),
         sources: Vec::new(),
+        fx: Vec::new(),
         other_currencies: Vec::new(),
     };
     let new_line = |project: String, bu: String| ProjectLine {
@@ -300,6 +332,15 @@ pub fn summarize(
     s.projects = lines.into_values().collect();
     s.pools = pools.into_values().collect();
     s.other_currencies = others.into_values().collect();
+    for i in 0..fx.height() {
+        s.fx.push(FxLine {
+            currency: str_at(&fx, tally_ledger::schema::X_FX_CURRENCY, i).unwrap_or_default(),
+            rows: u64_at(&fx, "rows", i),
+            converted_total: money_at(&fx, "cost", i),
+            rate_min: money_at(&fx, "min", i),
+            rate_max: money_at(&fx, "max", i),
+        });
+    }
     for i in 0..by_source.height() {
         s.sources.push(SourceLine {
             source: str_at(&by_source, tally_ledger::schema::X_SOURCE, i).unwrap_or_default(),
