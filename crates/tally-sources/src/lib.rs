@@ -5,10 +5,15 @@
 
 pub mod anthropic_costs;
 pub mod anthropic_usage;
+pub mod aws_cur;
+pub mod aws_cur2;
+pub mod azure;
+pub mod cloud;
 mod convert;
 mod csv_head;
 mod error;
 pub mod focus;
+pub mod gcp;
 pub mod litellm_spend;
 pub mod openai_costs;
 pub mod openai_dashboard;
@@ -76,6 +81,11 @@ pub static FORMATS: &[&dyn Format] = &[
     &anthropic_usage::AnthropicUsage,
     &anthropic_costs::AnthropicCosts,
     &litellm_spend::LiteLlmSpend,
+    // Cloud billing exports.
+    &aws_cur::AwsCur,
+    &aws_cur2::AwsCur2,
+    &azure::Azure,
+    &gcp::Gcp,
 ];
 
 /// Looks a format up by name.
