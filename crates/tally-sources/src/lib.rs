@@ -5,10 +5,15 @@
 
 pub mod anthropic_costs;
 pub mod anthropic_usage;
+pub mod aws_cur;
+pub mod aws_cur2;
+pub mod azure;
+pub mod cloud;
 mod convert;
 mod csv_head;
 mod error;
 pub mod focus;
+pub mod gcp;
 mod internal;
 pub mod litellm_spend;
 pub mod one_time;
@@ -80,6 +85,12 @@ pub static FORMATS: &[&dyn Format] = &[
     &anthropic_usage::AnthropicUsage,
     &anthropic_costs::AnthropicCosts,
     &litellm_spend::LiteLlmSpend,
+    // Cloud billing exports.
+    &aws_cur::AwsCur,
+    &aws_cur2::AwsCur2,
+    &azure::Azure,
+    &gcp::Gcp,
+    // Costs no bill carries.
     &people::People,
     &vendor_invoices::VendorInvoices,
     &one_time::OneTime,
