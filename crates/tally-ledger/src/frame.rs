@@ -80,7 +80,7 @@ pub fn parquet_options() -> ParquetWriteOptions {
     ParquetWriteOptions {
         compression: ParquetCompression::Zstd(None),
         statistics: StatisticsOptions::default(),
-        row_group_size: Some(256 * 1024),
+        row_group_size: None,
         ..Default::default()
     }
 }
@@ -95,6 +95,27 @@ pub fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
     )?
     .collect_with_engine(Engine::Streaming)?;
     Ok(())
+}
+
+/// Writes `lf` to a local Parquet file and computes `aggregate` over the same rows in the same
+/// streaming pass (the input is read once), returning the aggregate.
+pub fn sink_parquet_and_aggregate(
+    lf: LazyFrame,
+    path: &Path,
+    aggregate: impl FnOnce(LazyFrame) -> LazyFrame,
+) -> PolarsResult<DataFrame> {
+    let base = lf.cache();
+    let opt = base.get_current_optimizations();
+    let target = SinkTarget::Path(PlRefPath::new(path.to_string_lossy().as_ref()));
+    let sink = base.clone().sink(
+        SinkDestination::File { target },
+        FileWriteFormat::Parquet(std::sync::Arc::new(parquet_options())),
+        UnifiedSinkArgs { mkdir: true, ..Default::default() },
+    )?;
+    let agg = aggregate(base);
+    let mut out =
+        LazyFrame::collect_all_with_engine(vec![sink.logical_plan, agg.logical_plan], Engine::Streaming, opt)?;
+    out.pop().ok_or_else(|| PolarsError::ComputeError("no aggregate computed".into()))
 }
 
 /// Scans ledger Parquet files (all with the ledger schema) as one frame.

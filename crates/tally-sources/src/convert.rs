@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use tally_ledger::frame::{money_at, scan_ledger, sink_parquet, u64_at};
+use tally_ledger::frame::{money_at, sink_parquet_and_aggregate, str_at, u64_at};
 use tally_ledger::schema::{self, ledger_columns};
 use tally_ledger::Money;
 
@@ -58,35 +58,39 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
         concat(frames, UnionArgs { parallel: false, rechunk: false, ..Default::default() })
             .map_err(polars_err(first, "combining inputs"))?
     };
-    if let Err(e) = sink_parquet(lf, dest) {
-        locate(format, inputs)?;
-        return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
-    }
-    // Values that could not be read are nulls now: mandatory columns must have none.
-    let written = scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the ledger"))?;
+    // One pass: write the rows and, from the same stream, total them per month and currency
+    // and count the nulls of every mandatory column (values that could not be read are nulls).
     let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
-    let nulls = written
-        .clone()
-        .select(required.iter().map(|c| col(*c).null_count().alias(*c)).collect::<Vec<_>>())
-        .collect()
-        .map_err(polars_err(first, "checking the ledger"))?;
+    let aggregate = |lf: LazyFrame| {
+        let mut aggs = vec![
+            len().alias("rows"),
+            col("BilledCost").sum().alias("billed"),
+            col("EffectiveCost").sum().alias("effective"),
+        ];
+        aggs.extend(required.iter().map(|c| col(*c).null_count().alias(format!("__nulls_{c}"))));
+        lf.group_by([col(schema::X_BILLING_MONTH), col("BillingCurrency")])
+            .agg(aggs)
+            .sort([schema::X_BILLING_MONTH, "BillingCurrency"], SortMultipleOptions::default().with_nulls_last(true))
+    };
+    let totals = match sink_parquet_and_aggregate(lf, dest, aggregate) {
+        Ok(df) => df,
+        Err(e) => {
+            locate(format, inputs)?;
+            return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
+        }
+    };
     for c in &required {
-        let n = nulls
-            .column(c)
-            .ok()
-            .and_then(|s| s.cast(&DataType::UInt64).ok())
-            .and_then(|s| s.u64().ok().and_then(|s| s.get(0)));
-        if n.unwrap_or(0) > 0 {
+        let n: u64 = (0..totals.height()).map(|i| u64_at(&totals, &format!("__nulls_{c}"), i)).sum();
+        if n > 0 {
             locate(format, inputs)?;
             return Err(SourceError::Unreadable {
                 object: first.to_string(),
-                reason: format!("column {c} has empty or unreadable values"),
+                reason: format!("column {c} has {n} empty or unreadable values"),
             });
         }
     }
-    stats(written, first)
+    Ok(stats_of(&totals))
 }
-
 /// Finds the first bad cell across `inputs` and returns it as an error; `Ok` when none is found.
 fn locate(format: &dyn Format, inputs: &[Input<'_>]) -> Result<(), SourceError> {
     for input in inputs {
@@ -109,31 +113,25 @@ pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
         .sort([schema::X_BILLING_MONTH, "BillingCurrency"], Default::default())
         .collect()
         .map_err(polars_err(object, "totalling"))?;
+    Ok(stats_of(&df))
+}
+
+/// [`ConvertStats`] from a frame of totals with columns `x_billing_month`, `BillingCurrency`,
+/// `rows`, `billed` and `effective`.
+fn stats_of(df: &DataFrame) -> ConvertStats {
     let mut out = ConvertStats::default();
-    let months = df
-        .column(schema::X_BILLING_MONTH)
-        .map_err(polars_err(object, "totalling"))?
-        .str()
-        .map_err(polars_err(object, "totalling"))?
-        .clone();
-    let currencies = df
-        .column("BillingCurrency")
-        .map_err(polars_err(object, "totalling"))?
-        .str()
-        .map_err(polars_err(object, "totalling"))?
-        .clone();
     for i in 0..df.height() {
-        let n = u64_at(&df, "rows", i);
+        let n = u64_at(df, "rows", i);
         out.rows += n;
         let entry = out
             .months
-            .entry(months.get(i).unwrap_or_default().to_string())
+            .entry(str_at(df, schema::X_BILLING_MONTH, i).unwrap_or_default())
             .or_default()
-            .entry(currencies.get(i).unwrap_or_default().to_string())
+            .entry(str_at(df, "BillingCurrency", i).unwrap_or_default())
             .or_default();
         entry.rows += n;
-        entry.billed_cost += money_at(&df, "billed", i);
-        entry.effective_cost += money_at(&df, "effective", i);
+        entry.billed_cost += money_at(df, "billed", i);
+        entry.effective_cost += money_at(df, "effective", i);
     }
-    Ok(out)
+    out
 }
