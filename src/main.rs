@@ -46,6 +46,9 @@ enum Command {
         /// Output Parquet file (path or URL).
         #[arg(long, short)]
         output: String,
+        /// Price book (TOML) for usage exports; the bundled prices/price-book.toml by default.
+        #[arg(long)]
+        prices: Option<String>,
         /// Input files, prefixes or globs (paths or URLs).
         #[arg(required = true)]
         inputs: Vec<String>,
@@ -129,9 +132,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 write_summary(&mut stdout, &pipeline, &report)?;
             }
         }
-        Command::Convert { from, output, inputs } => {
-            let stats =
-                rt.block_on(tally_pipeline::convert(&ConvertOptions { format: from, inputs, output: output.clone() }))?;
+        Command::Convert { from, output, inputs, prices } => {
+            let stats = rt.block_on(tally_pipeline::convert(&ConvertOptions {
+                format: from,
+                inputs,
+                output: output.clone(),
+                prices,
+            }))?;
             writeln!(stdout, "wrote {} ledger rows to {output}", stats.rows)?;
             for (month, currencies) in &stats.months {
                 for (cur, s) in currencies {

@@ -273,3 +273,26 @@ fn a_missing_fx_rate_for_a_currency_in_use_stops_the_run() {
     assert!(err.contains("fx.csv: no exchange rate for GBP in 2026-10 (needed by invoices.csv, row 1)"), "{err}");
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn usage_exports_next_to_the_bill_add_quantities_and_drift_not_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    ok(tally(&["run", "pipelines/demo.toml", "--out", &out.to_string_lossy()]));
+    let s = summary(&out, "2026-10");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("fixtures/providers/EXPECTED.json")).unwrap()).unwrap();
+    let cost = |f: &str| money(expected["formats"][f]["2026-10"]["cost"].as_str().unwrap());
+    let source = |name: &str| s["sources"].as_array().unwrap().iter().find(|x| x["source"] == name).cloned().unwrap();
+    // The bill counts once: the cost exports' totals are in the TCO; the usage exports' are not.
+    assert_eq!(money(source("openai-costs")["effective_cost"].as_str().unwrap()), cost("openai-costs"));
+    assert_eq!(money(source("anthropic-costs")["effective_cost"].as_str().unwrap()), cost("anthropic-costs"));
+    assert_eq!(money(source("openai-usage")["effective_cost"].as_str().unwrap()), Money::ZERO);
+    // Their estimate, priced from the book, is kept for drift.
+    let drift = s["drift"].as_array().unwrap();
+    let estimated: Money =
+        drift.iter().filter(|d| d["provider"] == "OpenAI").map(|d| money(d["estimated"].as_str().unwrap())).sum();
+    assert_eq!(estimated, cost("openai-usage"));
+    assert!(drift.iter().all(|d| money(d["difference"].as_str().unwrap())
+        == money(d["estimated"].as_str().unwrap()) - money(d["billed"].as_str().unwrap())));
+}

@@ -80,7 +80,22 @@ fn demo_run_ties_out_to_the_source_files() {
         assert_eq!(of(&["aws", "azure"], "effective_cost"), effective, "{month}: Σ EffectiveCost of the exports");
         assert_eq!(of(&["aws", "azure"], "billed_cost"), billed, "{month}: Σ BilledCost of the exports");
         let all: Vec<&str> = sources.iter().filter_map(|s| s["source"].as_str()).collect();
-        assert_eq!(all, ["aws", "azure", "one-time", "people", "vendors"]);
+        assert_eq!(
+            all,
+            [
+                "anthropic-costs",
+                "anthropic-usage",
+                "aws",
+                "azure",
+                "one-time",
+                "openai-costs",
+                "openai-usage",
+                "people",
+                "vendors"
+            ]
+        );
+        // Usage exports are quantities only: the cost exports are the bill.
+        assert_eq!(of(&["openai-usage", "anthropic-usage"], "effective_cost"), Money::ZERO);
         assert_eq!(m("ingested_total"), of(&all, "effective_cost"), "{month}: TCO = Σ EffectiveCost of every source");
         assert_eq!(m("billed_total"), of(&all, "billed_cost"));
         let projects: Money = summary["projects"]

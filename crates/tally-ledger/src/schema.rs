@@ -153,6 +153,9 @@ pub const X_USER: &str = "x_user";
 /// The shared pool a source puts the row in (e.g. an invoice for a shared service); the
 /// allocation stage also fills it for rows its pools take.
 pub const X_POOL: &str = "x_pool";
+/// For rows of a quantities-only source: what the row's cost would have been (the source's
+/// cost, or tally's estimate from the price book), kept out of every total.
+pub const X_ESTIMATED_COST: &str = "x_estimated_cost";
 /// The exchange rate a row's costs were converted with (reporting currency per unit of the
 /// billing currency), in the allocation dataset; null for rows billed in the reporting currency.
 pub const X_FX_RATE: &str = "x_fx_rate";
@@ -182,6 +185,7 @@ pub const X_COLUMNS: &[Column] = &[
     c(X_USER, Text, false, true),
     c(X_SERVICE_TIER, Text, false, true),
     c(X_POOL, Text, false, true),
+    c(X_ESTIMATED_COST, Decimal, false, true),
     c(X_FX_RATE, Decimal, false, true),
     c(X_FX_CURRENCY, Text, false, true),
 ];

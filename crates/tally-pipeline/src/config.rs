@@ -37,6 +37,10 @@ pub struct SourceConfig {
     /// How re-deliveries of a month are treated.
     #[serde(default)]
     pub restatement: Restatement,
+    /// Another source bills the same usage (e.g. usage exports next to the cost export, or a
+    /// gateway's logs next to the provider's bill): take only quantities from this one.
+    #[serde(default)]
+    pub quantities_only: bool,
 }
 
 /// A pipeline file.
@@ -72,6 +76,10 @@ pub struct Pipeline {
     /// Drivers for pools split by driver.
     #[serde(default)]
     pub drivers: Vec<Driver>,
+    /// The price book for usage exports (path or URL, relative to the pipeline file); the
+    /// bundled `prices/price-book.toml` when absent.
+    #[serde(default)]
+    pub prices: Option<String>,
     /// Exchange rates to the reporting currency: a CSV `month,currency,rate` or
     /// `date,currency,rate` (path or URL, relative to the pipeline file).
     #[serde(default)]
@@ -203,6 +211,9 @@ impl Pipeline {
         }
         for (at, p) in tally_allocate::pools::problems(&self.pools, &self.drivers, &self.projects) {
             add(at, p);
+        }
+        if let Some(p) = self.prices.as_deref().and_then(url_problem) {
+            add("prices".into(), p);
         }
         if let Some(p) = self.fx.as_deref().and_then(url_problem) {
             add("fx".into(), p);

@@ -14,6 +14,8 @@ pub struct ConvertOptions {
     pub inputs: Vec<String>,
     /// Output Parquet file (path or URL).
     pub output: String,
+    /// Price book for usage exports (a local TOML file); the bundled one when `None`.
+    pub prices: Option<String>,
 }
 
 /// Converts the inputs into one ledger Parquet file. Nothing is written when any input is bad.
@@ -49,9 +51,20 @@ pub async fn convert(opts: &ConvertOptions) -> Result<ConvertStats, PipelineErro
             tally_sources::detect_format(path, name)?
         }
     };
+    let prices = match &opts.prices {
+        Some(path) => tally_pricing::PriceBook::load(std::path::Path::new(path))?,
+        None => tally_pricing::PriceBook::bundled()?,
+    };
     let inputs: Vec<Input<'_>> = locals
         .iter()
-        .map(|(name, path)| Input { path, object: name, source: format.name(), category_rules: &[], prices: None })
+        .map(|(name, path)| Input {
+            path,
+            object: name,
+            source: format.name(),
+            category_rules: &[],
+            prices: Some(&prices),
+            quantities_only: false,
+        })
         .collect();
     let dest = scratch.path().join("out.parquet");
     let stats = convert_to_parquet(format, &inputs, &dest)?;

@@ -65,6 +65,9 @@ pub enum PipelineError {
     /// The command line named no usable output.
     #[error("{0}")]
     Usage(String),
+    /// The price book is unreadable or invalid.
+    #[error(transparent)]
+    Prices(#[from] tally_pricing::PriceError),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] tally_storage::StorageError),
@@ -115,6 +118,7 @@ impl PipelineError {
             | PipelineError::NoObjects { .. }
             | PipelineError::BadRow { .. }
             | PipelineError::MissingFx { .. }
+            | PipelineError::Prices(_)
             | PipelineError::Usage(_)
             | PipelineError::Manifest { .. } => true,
             PipelineError::Storage(e) => e.is_user_error(),

@@ -64,6 +64,7 @@ impl RunReport {
 
 struct Source<'a> {
     name: &'a str,
+    quantities_only: bool,
     restatement: Restatement,
     format: &'static dyn Format,
     loc: Location,
@@ -100,6 +101,7 @@ struct Work<'p> {
     pipeline: &'p LoadedPipeline,
     dir: PathBuf,
     converted: HashMap<(usize, String), PathBuf>,
+    prices: tally_pricing::PriceBook,
     staged: BTreeMap<String, PathBuf>,
     deleted: BTreeSet<String>,
     objects_read: usize,
@@ -123,7 +125,8 @@ impl Work<'_> {
             object: &obj.display,
             source: src.name,
             category_rules: &self.pipeline.config.category_rules,
-            prices: None,
+            prices: Some(&self.prices),
+            quantities_only: src.quantities_only,
         };
         info!(object = %obj.display, format = src.format.name(), "reading");
         let stats = convert_to_parquet(src.format, &[input], &dest)?;
@@ -192,6 +195,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         }
         sources.push(Source {
             name: &s.name,
+            quantities_only: s.quantities_only,
             restatement: s.restatement,
             format: tally_sources::format_by_name(&s.format)?,
             loc,
@@ -210,6 +214,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         pipeline: p,
         dir: scratch.path().to_path_buf(),
         converted: HashMap::new(),
+        prices: load_prices(p, scratch.path()).await?,
         staged: BTreeMap::new(),
         deleted: BTreeSet::new(),
         objects_read: 0,
@@ -420,6 +425,23 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         out.write_bytes(MANIFEST, Bytes::from(manifest_text)).await?;
     }
     Ok(report)
+}
+
+/// The pipeline's price book, or the bundled one.
+pub(crate) async fn load_prices(p: &LoadedPipeline, scratch: &Path) -> Result<tally_pricing::PriceBook, PipelineError> {
+    match &p.config.prices {
+        None => Ok(tally_pricing::PriceBook::bundled()?),
+        Some(url) => {
+            let loc = Location::open(&p.resolve(url)?)?.with_display(url);
+            let objects = loc.list_objects().await?;
+            let Some(obj) = objects.first() else {
+                return Err(tally_storage::StorageError::NotFound { url: url.clone() }.into());
+            };
+            let local = loc.fetch_local(obj, scratch).await?;
+            let text = std::fs::read_to_string(&local).map_err(io(&local))?;
+            Ok(tally_pricing::PriceBook::from_toml(&text, url)?)
+        }
+    }
 }
 
 fn parse_month(m: &str) -> Result<BillingMonth, PipelineError> {

@@ -353,6 +353,11 @@ impl PriceBook {
         &self.entries
     }
 
+    /// The price book shipped with tally (`prices/price-book.toml` at build time).
+    pub fn bundled() -> Result<PriceBook, PriceError> {
+        PriceBook::from_toml(include_str!("../../../prices/price-book.toml"), "prices/price-book.toml (bundled)")
+    }
+
     /// Reads a TOML price book file (`.toml`).
     pub fn load(path: &Path) -> Result<PriceBook, PriceError> {
         let text = std::fs::read_to_string(path)

@@ -114,6 +114,22 @@ pub struct FxLine {
     pub rate_max: Money,
 }
 
+/// Price-book drift for one provider and model: what the usage exports priced with the book
+/// come to against what the provider billed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DriftLine {
+    /// ProviderName.
+    pub provider: String,
+    /// Model (`x_model`).
+    pub model: String,
+    /// Σ cost of billed rows (cost measure).
+    pub billed: Money,
+    /// Σ `x_estimated_cost` of the quantities-only rows.
+    pub estimated: Money,
+    /// estimated − billed.
+    pub difference: Money,
+}
+
 /// Totals per source, for tying out to each bill.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SourceLine {
@@ -158,6 +174,8 @@ pub struct Summary {
     pub sources: Vec<SourceLine>,
     /// Rows converted from other currencies with the pipeline's FX table.
     pub fx: Vec<FxLine>,
+    /// Per provider and model where both a billed source and a quantities-only source exist.
+    pub drift: Vec<DriftLine>,
     /// Rows in other currencies, left out of the totals until an FX table converts them.
     pub other_currencies: Vec<OtherCurrency>,
 }
@@ -221,6 +239,21 @@ pub fn summarize(
         .sort([tally_ledger::schema::X_FX_CURRENCY], Default::default())
         .collect()
         .map_err(err)?;
+    use tally_ledger::schema::{X_COST_BASIS, X_ESTIMATED_COST, X_MODEL};
+    let drift = allocated
+        .clone()
+        .filter(col(X_MODEL).is_not_null().and(col("BillingCurrency").eq(lit(currency.to_string()))))
+        .group_by([col("ProviderName"), col(X_MODEL)])
+        .agg([
+            col(cost).filter(col(X_COST_BASIS).eq(lit("billed"))).sum().alias("billed"),
+            col(X_ESTIMATED_COST).sum().alias("estimated"),
+            col(X_COST_BASIS).eq(lit("billed")).any(true).alias("has_billed"),
+            col(X_COST_BASIS).eq(lit("quantities")).any(true).alias("has_quantities"),
+        ])
+        .filter(col("has_billed").and(col("has_quantities")))
+        .sort(["ProviderName", X_MODEL], Default::default())
+        .collect()
+        .map_err(err)?;
     let mut s = Summary {
         billing_month: month,
         currency: currency.to_string(),
@@ -236,6 +269,7 @@ pub fn summarize(
         pools: Vec::new(),
         sources: Vec::new(),
         fx: Vec::new(),
+        drift: Vec::new(),
         other_currencies: Vec::new(),
     };
     let new_line = |project: String, bu: String| ProjectLine {
@@ -332,6 +366,17 @@ pub fn summarize(
     s.projects = lines.into_values().collect();
     s.pools = pools.into_values().collect();
     s.other_currencies = others.into_values().collect();
+    for i in 0..drift.height() {
+        let billed = money_at(&drift, "billed", i);
+        let estimated = money_at(&drift, "estimated", i);
+        s.drift.push(DriftLine {
+            provider: str_at(&drift, "ProviderName", i).unwrap_or_default(),
+            model: str_at(&drift, X_MODEL, i).unwrap_or_default(),
+            billed,
+            estimated,
+            difference: estimated - billed,
+        });
+    }
     for i in 0..fx.height() {
         s.fx.push(FxLine {
             currency: str_at(&fx, tally_ledger::schema::X_FX_CURRENCY, i).unwrap_or_default(),

@@ -58,6 +58,7 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
         concat(frames, UnionArgs { parallel: false, rechunk: false, ..Default::default() })
             .map_err(polars_err(first, "combining inputs"))?
     };
+    let lf = if inputs.iter().any(|i| i.quantities_only) { quantities_only(lf) } else { lf };
     // One pass: write the rows and, from the same stream, total them per month and currency
     // and count the nulls of every mandatory column (values that could not be read are nulls).
     let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
@@ -91,6 +92,19 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
     }
     Ok(stats_of(&totals))
 }
+/// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns.
+fn quantities_only(lf: LazyFrame) -> LazyFrame {
+    let zero = || lit(0i32).cast(tally_ledger::MONEY_DTYPE);
+    lf.with_columns([
+        col("EffectiveCost").alias(schema::X_ESTIMATED_COST),
+        zero().alias("BilledCost"),
+        zero().alias("EffectiveCost"),
+        zero().alias("ListCost"),
+        zero().alias("ContractedCost"),
+        lit("quantities").alias(schema::X_COST_BASIS),
+    ])
+}
+
 /// Finds the first bad cell across `inputs` and returns it as an error; `Ok` when none is found.
 fn locate(format: &dyn Format, inputs: &[Input<'_>]) -> Result<(), SourceError> {
     for input in inputs {

@@ -46,6 +46,10 @@ pub struct Input<'a> {
     pub category_rules: &'a [CategoryRule],
     /// The price book, for usage formats that have token counts but no costs.
     pub prices: Option<&'a tally_pricing::PriceBook>,
+    /// The source's costs are not authoritative (another source bills the same usage): its
+    /// cost columns become zero and their value moves to `x_estimated_cost`, so the rows give
+    /// quantities (tokens, requests) and price-book drift without counting cost twice.
+    pub quantities_only: bool,
 }
 
 /// A cell that could not be read, found by [`Format::diagnose`].

@@ -44,7 +44,14 @@ fn convert_objects(format: &str, files: &[(PathBuf, String)]) -> Result<DataFram
     let f = format_by_name(format)?;
     let inputs: Vec<Input<'_>> = files
         .iter()
-        .map(|(path, name)| Input { path, object: name, source: "test", category_rules: &[], prices: None })
+        .map(|(path, name)| Input {
+            path,
+            object: name,
+            source: "test",
+            category_rules: &[],
+            prices: None,
+            quantities_only: false,
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out.parquet");

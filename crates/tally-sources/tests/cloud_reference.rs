@@ -24,7 +24,8 @@ fn reference(rel: &str) -> Option<PathBuf> {
 fn convert(format: &str, path: &Path) -> DataFrame {
     let f = format_by_name(format).unwrap();
     let name = path.display().to_string();
-    let inputs = [Input { path, object: &name, source: "test", category_rules: &[], prices: None }];
+    let inputs =
+        [Input { path, object: &name, source: "test", category_rules: &[], prices: None, quantities_only: false }];
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out.parquet");
     convert_to_parquet(f, &inputs, &dest).unwrap_or_else(|e| panic!("{e}"));

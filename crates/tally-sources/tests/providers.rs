@@ -37,7 +37,14 @@ fn convert(format: &str, files: &[PathBuf], prices: Option<&PriceBook>) -> Resul
     let inputs: Vec<Input<'_>> = files
         .iter()
         .zip(&names)
-        .map(|(path, name)| Input { path, object: name, source: "test", category_rules: &[], prices })
+        .map(|(path, name)| Input {
+            path,
+            object: name,
+            source: "test",
+            category_rules: &[],
+            prices,
+            quantities_only: false,
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out.parquet");
