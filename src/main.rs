@@ -72,6 +72,24 @@ enum Command {
         #[arg(long)]
         out: Option<String>,
     },
+    /// Download OpenAI or Anthropic admin usage and cost reports into object storage.
+    Fetch {
+        /// `openai` (OPENAI_ADMIN_KEY) or `anthropic` (ANTHROPIC_ADMIN_KEY).
+        #[arg(value_parser = ["openai", "anthropic"])]
+        provider: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long = "from")]
+        from: chrono::NaiveDate,
+        /// Last day (inclusive), YYYY-MM-DD.
+        #[arg(long = "to")]
+        to: chrono::NaiveDate,
+        /// Where to write the pages (path or URL).
+        #[arg(long)]
+        dest: String,
+        /// Retries for rate limits (429) and server errors (5xx).
+        #[arg(long, default_value_t = 8)]
+        max_retries: u32,
+    },
     /// List the export formats tally reads.
     Formats,
 }
@@ -166,6 +184,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let p = LoadedPipeline::load(&pipeline)?;
             let e = rt.block_on(tally_pipeline::explain(&p, month, &project, out.as_deref()))?;
             write_explanation(&mut stdout, &e)?;
+        }
+        Command::Fetch { provider, from, to, dest, max_retries } => {
+            let provider = tally_pipeline::fetch::Provider::parse(&provider)
+                .ok_or_else(|| PipelineError::Usage(format!("unknown provider `{provider}`")))?;
+            let opts = tally_pipeline::fetch::FetchOptions { provider, from, to, dest: dest.clone(), max_retries };
+            let r = rt.block_on(tally_pipeline::fetch::fetch(&opts))?;
+            writeln!(stdout, "wrote {} pages to {dest} ({} retries)", r.pages.len(), r.retries)?;
         }
         Command::Formats => {
             for f in tally_sources::FORMATS {

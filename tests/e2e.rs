@@ -8,5 +8,6 @@ mod support;
 mod allocation;
 mod bad_input;
 mod cloud;
+mod fetch;
 mod incremental;
 mod ingest;

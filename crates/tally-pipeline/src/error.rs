@@ -65,6 +65,14 @@ pub enum PipelineError {
     /// The command line named no usable output.
     #[error("{0}")]
     Usage(String),
+    /// A provider API call failed.
+    #[error("{url}: {message}")]
+    Fetch {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The price book is unreadable or invalid.
     #[error(transparent)]
     Prices(#[from] tally_pricing::PriceError),
@@ -123,7 +131,10 @@ impl PipelineError {
             | PipelineError::Manifest { .. } => true,
             PipelineError::Storage(e) => e.is_user_error(),
             PipelineError::Source(e) => e.is_user_error(),
-            PipelineError::Report(_) | PipelineError::Polars { .. } | PipelineError::Io { .. } => false,
+            PipelineError::Report(_)
+            | PipelineError::Polars { .. }
+            | PipelineError::Io { .. }
+            | PipelineError::Fetch { .. } => false,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 mod convert;
 mod error;
 mod explain;
+pub mod fetch;
 pub mod manifest;
 mod run;
 
