@@ -24,6 +24,32 @@ pub fn select_ledger(lf: LazyFrame, mut exprs: HashMap<&'static str, Expr>) -> L
     lf.select(cols)
 }
 
+/// Fills what FOCUS 1.2 requires and a native export may lack, for every format but FOCUS
+/// itself (whose rows are kept as delivered): a null `ServiceSubcategory` becomes
+/// `Other (<ServiceCategory>)`; `PricingQuantity` is null on Tax rows; a quantity needs a unit
+/// (`PricingUnit`, else the `ConsumedUnit`) and a unit needs a quantity.
+pub fn conform_focus(lf: LazyFrame) -> LazyFrame {
+    let null_text = || lit(NULL).cast(DataType::String);
+    let other = concat_str([lit("Other ("), col("ServiceCategory"), lit(")")], "", true);
+    lf.with_columns([
+        coalesce(&[col("ServiceSubcategory"), other]).alias("ServiceSubcategory"),
+        when(col("ChargeCategory").eq(lit("Tax")))
+            .then(lit(NULL).cast(crate::MONEY_DTYPE))
+            .otherwise(col("PricingQuantity"))
+            .alias("PricingQuantity"),
+        coalesce(&[col("PricingUnit"), col("ConsumedUnit")]).alias("__unit"),
+    ])
+    .with_columns([when(col("__unit").is_null())
+        .then(lit(NULL).cast(crate::MONEY_DTYPE))
+        .otherwise(col("PricingQuantity"))
+        .alias("PricingQuantity")])
+    .with_columns([when(col("PricingQuantity").is_null())
+        .then(null_text())
+        .otherwise(col("__unit"))
+        .alias("PricingUnit")])
+    .drop(by_name(["__unit"], true, false))
+}
+
 /// A user rule that sets the TCO category of the rows it matches.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]

@@ -26,6 +26,9 @@ use tally_ledger::{TcoCategory, MONEY_DTYPE};
 use crate::focus::{datetime_format, parse_datetime};
 use crate::{BadCell, CsvHead, Format, Input, SourceError};
 
+/// ProviderName (and InvoiceIssuerName for AWS's own charges), as in AWS's FOCUS exports.
+const AWS: &str = "Amazon Web Services";
+
 /// The legacy CUR format.
 pub struct AwsCur;
 
@@ -606,7 +609,15 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     x.insert("ContractedUnitPrice", p.money("lineItem/UnblendedRate"));
     x.insert("EffectiveCost", effective);
     x.insert("InvoiceId", p.text("bill/InvoiceId"));
-    x.insert("InvoiceIssuerName", coalesce(&[p.text("bill/InvoicingEntity"), lit("Amazon Web Services, Inc.")]));
+    // AWS's own invoicing entities (Amazon Web Services, Inc., … EMEA SARL, …) issue the
+    // provider's own charges; another entity (AWS Marketplace sellers) is a third party.
+    let entity = p.text("bill/InvoicingEntity");
+    x.insert(
+        "InvoiceIssuerName",
+        when(entity.clone().is_null().or(entity.clone().str().starts_with(lit("Amazon Web Services"))))
+            .then(lit(AWS))
+            .otherwise(entity),
+    );
     x.insert("ListCost", list_cost);
     x.insert("ListUnitPrice", p.money("pricing/publicOnDemandRate"));
     x.insert(
@@ -622,7 +633,7 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     x.insert("PricingCurrency", coalesce(&[p.text("pricing/currency"), p.text("lineItem/CurrencyCode")]));
     x.insert("PricingQuantity", amount);
     x.insert("PricingUnit", pricing_unit);
-    x.insert("ProviderName", lit("AWS"));
+    x.insert("ProviderName", lit(AWS));
     x.insert(
         "PublisherName",
         coalesce(&[p.text("lineItem/LegalEntity"), p.text("bill/BillingEntity"), lit("Amazon Web Services, Inc.")]),

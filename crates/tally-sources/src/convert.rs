@@ -58,6 +58,7 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
         concat(frames, UnionArgs { parallel: false, rechunk: false, ..Default::default() })
             .map_err(polars_err(first, "combining inputs"))?
     };
+    let lf = if format.name() == "focus" { lf } else { tally_ledger::frame::conform_focus(lf) };
     let lf = if inputs.iter().any(|i| i.quantities_only) { quantities_only(lf) } else { lf };
     // One pass: write the rows and, from the same stream, total them per month and currency
     // and count the nulls of every mandatory column (values that could not be read are nulls).

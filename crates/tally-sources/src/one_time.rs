@@ -4,7 +4,9 @@
 //! CSV columns: `name`, `amount`, `currency`, `start_month`, `months`, `category`, and either
 //! `project` or `pool`. Each cost becomes one row per month of its schedule: the whole amount is
 //! billed in the first month (BilledCost) and spread evenly over the months (EffectiveCost),
-//! split exactly in the currency's minor unit so the schedule adds back to the amount.
+//! split exactly in the currency's minor unit so the schedule adds back to the amount. As FOCUS
+//! does for commitments: a Purchase row in the first month carries the bill (EffectiveCost 0)
+//! and one Usage row per month carries its share (BilledCost 0).
 
 use polars::prelude::LazyFrame;
 use tally_ledger::{minor_digits, Money};
@@ -49,6 +51,23 @@ impl Format for OneTime {
             let category = t.category(i, "category")?;
             let parts = tally_ledger::split(amount, &vec![Money::from_int(1); months], minor_digits(&currency))
                 .unwrap_or_else(|| vec![amount]);
+            rows.push(CostRow {
+                row: i as i64 + 1,
+                month: start,
+                provider: "Internal".into(),
+                service: "One-time costs".into(),
+                description: format!("{name}: purchase of {amount} {currency}, amortised over {months} months"),
+                currency: currency.clone(),
+                charge_category: "Purchase",
+                billed: amount,
+                effective: Money::ZERO,
+                category,
+                project: project.clone(),
+                pool: pool.clone(),
+                quantity: None,
+                unit: None,
+                user: None,
+            });
             let mut month = start;
             for (k, part) in parts.into_iter().enumerate() {
                 rows.push(CostRow {
@@ -61,8 +80,8 @@ impl Format for OneTime {
                         k + 1
                     ),
                     currency: currency.clone(),
-                    charge_category: "Purchase",
-                    billed: if k == 0 { amount } else { Money::ZERO },
+                    charge_category: "Usage",
+                    billed: Money::ZERO,
                     effective: part,
                     category,
                     project: project.clone(),
