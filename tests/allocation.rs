@@ -192,9 +192,14 @@ fn one_time_costs_are_amortised_with_the_schedule_as_rows() {
         "one-time",
         "name,amount,currency,start_month,months,category,project,pool\nAudit,1000.00,USD,2026-11,3,security_compliance,,compliance\n",
     );
+    // The purchase (billed, EffectiveCost 0), then the schedule (EffectiveCost, billed 0).
     assert_eq!(
         column_strings(&df, "x_billing_month"),
-        [Some("2026-11".into()), Some("2026-12".into()), Some("2027-01".into())]
+        [Some("2026-11".into()), Some("2026-11".into()), Some("2026-12".into()), Some("2027-01".into())]
+    );
+    assert_eq!(
+        column_strings(&df, "ChargeCategory"),
+        [Some("Purchase".into()), Some("Usage".into()), Some("Usage".into()), Some("Usage".into())]
     );
     let effective = sums(&df, "EffectiveCost", &["x_billing_month"]);
     let shown: Vec<String> = effective.values().map(|v| v.to_string()).collect();
