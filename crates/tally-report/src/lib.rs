@@ -1,7 +1,22 @@
 //! Reports over the allocated ledger: the monthly `summary.json`, with totals that tie out
-//! exactly to the ledger (ingested = allocated + unallocated, to the last digit).
+//! exactly to the ledger (ingested = allocated + unallocated, to the last digit), and the
+//! rendered monthly reports ([`render::render_month`]): TCO and ROI, chargeback statements and
+//! journals, trends, budgets, anomalies and savings.
 
 use std::collections::BTreeMap;
+
+pub mod anomaly;
+pub mod chargeback;
+pub mod charts;
+pub mod detail;
+pub mod format;
+pub mod render;
+pub mod report;
+pub mod value;
+
+pub use render::{render_month, Alerts, MonthInputs, RenderedMonth};
+pub use report::{MonthPoint, Report, ReportOptions};
+pub use value::ValueMetrics;
 
 use polars::prelude::*;
 use tally_allocate::Project;
@@ -45,6 +60,68 @@ pub enum ReportError {
         #[source]
         source: PolarsError,
     },
+    /// A bad value-metrics row (or header: row 0).
+    #[error("{file}: row {row}, column {column}: {message}")]
+    ValueMetrics {
+        /// The file.
+        file: String,
+        /// 1-based data row (0: the header).
+        row: usize,
+        /// Column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A template that cannot be loaded, parsed or rendered.
+    #[error("template {file}{line}: {message}")]
+    Template {
+        /// The template file (or the built-in template's name).
+        file: String,
+        /// ` line N`, when known.
+        line: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The template directory is unusable.
+    #[error("template directory {dir}: {message}")]
+    TemplateDir {
+        /// The directory.
+        dir: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A published summary that cannot be read back as history.
+    #[error("reading {file}: {message}")]
+    History {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing the XLSX journal failed.
+    #[error("writing chargeback.xlsx: {0}")]
+    Xlsx(String),
+    /// Serialising JSON failed.
+    #[error("writing {file}: {message}")]
+    Json {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ReportError {
+    /// Bad configuration or input (value metrics, templates, history): exit code 2.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            ReportError::ValueMetrics { .. }
+                | ReportError::Template { .. }
+                | ReportError::TemplateDir { .. }
+                | ReportError::History { .. }
+        )
+    }
 }
 
 /// Cost per TCO category; every category is always present.
