@@ -37,6 +37,10 @@ enum Command {
         /// Print the run report as JSON on stdout instead of the summary screen.
         #[arg(long)]
         json: bool,
+        /// Exit with code 3 when a rebuilt month raises these alerts (after publishing
+        /// everything, alerts.json included): `anomaly`, `budget`, or both comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = ["anomaly", "budget"])]
+        fail_on: Vec<String>,
     },
     /// Convert exports of one format into ledger rows in one Parquet file.
     Convert {
@@ -98,6 +102,20 @@ fn parse_month(s: &str) -> Result<BillingMonth, String> {
     BillingMonth::parse(s).ok_or_else(|| format!("`{s}` is not a month: use YYYY-MM"))
 }
 
+/// Alerts raised by `run --fail-on` (the run itself succeeded and published its outputs).
+#[derive(Debug)]
+struct Alert(String);
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "alerts raised: {} (see reports/<month>/alerts.json)", self.0)
+    }
+}
+
+impl std::error::Error for Alert {}
+
+/// Exit code for alerts raised by `run --fail-on`.
+const EXIT_ALERT: u8 = 3;
 /// Exit code for bad configuration or bad input.
 const EXIT_USER: u8 = 2;
 /// Exit code for any other failure.
@@ -124,6 +142,10 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let user = err.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_user_error);
+            if err.downcast_ref::<Alert>().is_some() {
+                let _ = writeln!(std::io::stderr(), "{err}");
+                return ExitCode::from(EXIT_ALERT);
+            }
             let mut msg = format!("error: {err}");
             for cause in err.chain().skip(1) {
                 let c = cause.to_string();
@@ -141,13 +163,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Run { pipeline, month, out, dry_run, json } => {
+        Command::Run { pipeline, month, out, dry_run, json, fail_on } => {
             let p = LoadedPipeline::load(&pipeline)?;
             let report = rt.block_on(tally_pipeline::run(&p, &RunOptions { month, out, dry_run }))?;
             if json {
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
                 write_summary(&mut stdout, &pipeline, &report)?;
+            }
+            let raised: Vec<String> = report
+                .alerts
+                .iter()
+                .flat_map(|a| fail_on.iter().filter(|k| a.has(k)).map(move |k| format!("{k} in {}", a.billing_month)))
+                .collect();
+            if !raised.is_empty() {
+                return Err(Alert(raised.join(", ")).into());
             }
         }
         Command::Convert { from, output, inputs, prices } => {

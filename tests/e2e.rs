@@ -11,3 +11,4 @@ mod cloud;
 mod fetch;
 mod incremental;
 mod ingest;
+mod reports;

@@ -80,6 +80,15 @@ pub struct Pipeline {
     /// bundled `prices/price-book.toml` when absent.
     #[serde(default)]
     pub prices: Option<String>,
+    /// A folder of minijinja templates overriding the built-in reports (file by file).
+    #[serde(default)]
+    pub templates: Option<String>,
+    /// Value metrics for ROI: CSV `project,month,metric,units,unit_value,value`.
+    #[serde(default)]
+    pub value_metrics: Option<String>,
+    /// Showback: chargeback journals without cost centres and GL accounts.
+    #[serde(default)]
+    pub showback: bool,
     /// Exchange rates to the reporting currency: a CSV `month,currency,rate` or
     /// `date,currency,rate` (path or URL, relative to the pipeline file).
     #[serde(default)]
@@ -211,6 +220,14 @@ impl Pipeline {
         }
         for (at, p) in tally_allocate::pools::problems(&self.pools, &self.drivers, &self.projects) {
             add(at, p);
+        }
+        if let Some(p) = self.value_metrics.as_deref().and_then(url_problem) {
+            add("value-metrics".into(), p);
+        }
+        if let Some(t) = &self.templates {
+            if t.contains("://") {
+                add("templates".into(), "a template folder must be a local path".into());
+            }
         }
         if let Some(p) = self.prices.as_deref().and_then(url_problem) {
             add("prices".into(), p);

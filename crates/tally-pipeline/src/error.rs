@@ -130,11 +130,9 @@ impl PipelineError {
             | PipelineError::Usage(_)
             | PipelineError::Manifest { .. } => true,
             PipelineError::Storage(e) => e.is_user_error(),
+            PipelineError::Report(e) => e.is_user_error(),
             PipelineError::Source(e) => e.is_user_error(),
-            PipelineError::Report(_)
-            | PipelineError::Polars { .. }
-            | PipelineError::Io { .. }
-            | PipelineError::Fetch { .. } => false,
+            PipelineError::Polars { .. } | PipelineError::Io { .. } | PipelineError::Fetch { .. } => false,
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct RunReport {
     pub files_written: Vec<String>,
     /// Files deleted (relative to the output root).
     pub files_deleted: Vec<String>,
+    /// Alerts (anomalies, budgets) of the rebuilt months.
+    pub alerts: Vec<tally_report::Alerts>,
 }
 
 impl RunReport {
@@ -313,6 +315,25 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
 
     // 3. Allocation and reports for every rebuilt month, over all sources' ledger files.
     let driver_files = crate::allocation::load_driver_files(p, &work.dir).await?;
+    // Every month the outputs will have, for value metrics and history.
+    let known_months: std::collections::BTreeSet<BillingMonth> =
+        old.months.iter().chain(rebuilt.keys()).filter_map(|m| BillingMonth::parse(m)).collect();
+    let value_metrics = match &cfg.value_metrics {
+        None => None,
+        Some(file) => {
+            let loc = Location::open(&p.resolve(file)?)?.with_display(file);
+            let objects = loc.list_objects().await?;
+            let Some(obj) = objects.first() else {
+                return Err(tally_storage::StorageError::NotFound { url: file.clone() }.into());
+            };
+            let local = loc.fetch_local(obj, &work.dir).await?;
+            let text = std::fs::read_to_string(&local).map_err(io(&local))?;
+            Some(tally_report::ValueMetrics::parse(file, &text, &cfg.projects, &known_months)?)
+        }
+    };
+    let templates = cfg.templates.as_ref().map(|t| p.resolve(t)).transpose()?.map(PathBuf::from);
+    let report_options = tally_report::ReportOptions { showback: cfg.showback, ..Default::default() };
+    let mut points: BTreeMap<BillingMonth, tally_report::MonthPoint> = BTreeMap::new();
     let fx = crate::allocation::load_fx(p, &work.dir).await?;
     for (month, parts) in &rebuilt {
         let bm = parse_month(month)?;
@@ -332,7 +353,10 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         let summary_rel = format!("{}/summary.json", reports_dir(bm));
         if files.is_empty() {
             work.deleted.insert(alloc_rel);
-            work.deleted.insert(summary_rel);
+            let _ = &summary_rel;
+            for name in tally_report::REPORT_FILES {
+                work.deleted.insert(format!("{}/{name}", reports_dir(bm)));
+            }
             continue;
         }
         let alloc_path = work.scratch_file("parquet");
@@ -350,11 +374,47 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         for o in &summary.other_currencies {
             warn!(month = %month, currency = %o.currency, rows = o.rows, "rows in a currency other than {} are left out of the totals", cfg.currency);
         }
-        let summary_path = work.scratch_file("json");
-        std::fs::write(&summary_path, summary.to_json()).map_err(io(&summary_path))?;
+        // Reports: trends and month-over-month from earlier months (this run's, else the
+        // published summaries); the previous month's rows as the anomaly baseline.
+        let mut history = Vec::new();
+        for m in known_months.iter().filter(|m| **m < bm) {
+            if let Some(point) = points.get(m) {
+                history.push(point.clone());
+            } else if let Some(bytes) = out.read_bytes(&format!("{}/summary.json", reports_dir(*m))).await? {
+                history.push(tally_report::MonthPoint::from_json(
+                    &out.display_of(&format!("{}/summary.json", reports_dir(*m))),
+                    &bytes,
+                )?);
+            }
+        }
+        let prev_rel = partition_file(Stage::Allocation, bm.prev(), "allocated");
+        let mut alloc_files = Vec::new();
+        if let Some(prev) = work.staged.get(&prev_rel) {
+            alloc_files.push(prev.clone());
+        } else if let Some(prev) = out.fetch_rel(&prev_rel, &work.dir).await? {
+            alloc_files.push(prev);
+        }
+        alloc_files.push(alloc_path.clone());
+        let rendered = tally_report::render_month(tally_report::MonthInputs {
+            summary: &summary,
+            history: &history,
+            projects: &cfg.projects,
+            allocation: scan_ledger(&alloc_files).map_err(polars("reading the allocation", month))?,
+            measure: cfg.cost_measure,
+            value: value_metrics.as_ref(),
+            templates: templates.as_deref(),
+            options: &report_options,
+        })?;
+        for (name, bytes) in &rendered.files {
+            let path = work.scratch_file("out");
+            std::fs::write(&path, bytes).map_err(io(&path))?;
+            work.staged.insert(format!("{}/{name}", reports_dir(bm)), path);
+        }
+        let _ = &summary_rel;
+        points.insert(bm, tally_report::MonthPoint::from_summary(&summary, Some(&rendered.report.usage)));
         work.staged.insert(alloc_rel, alloc_path);
-        work.staged.insert(summary_rel, summary_path);
         report.months_rebuilt.push(month.clone());
+        report.alerts.push(rendered.alerts);
         report.summaries.push(summary);
     }
     report.objects_read = work.objects_read;

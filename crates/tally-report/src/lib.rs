@@ -18,6 +18,18 @@ pub use render::{render_month, Alerts, MonthInputs, RenderedMonth};
 pub use report::{MonthPoint, Report, ReportOptions};
 pub use value::ValueMetrics;
 
+/// Every file a month's reports folder holds.
+pub const REPORT_FILES: [&str; 8] = [
+    "summary.json",
+    "tco.html",
+    "tco.md",
+    "chargeback.html",
+    "chargeback.md",
+    "chargeback.csv",
+    "chargeback.xlsx",
+    "alerts.json",
+];
+
 use polars::prelude::*;
 use tally_allocate::Project;
 use tally_ledger::frame::{money_at, str_at, u64_at};

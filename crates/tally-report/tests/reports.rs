@@ -124,6 +124,8 @@ fn summary_with(names: [&str; 3], bus: [&str; 3]) -> Summary {
             billed_cost: m("144187.7027937718682216"),
             effective_cost: m("163791.1027937718682216"),
         }],
+        fx: vec![],
+        drift: vec![],
         other_currencies: vec![],
     }
 }
