@@ -69,3 +69,12 @@ for n in tally duckdb polars floor; do
         "$(python3 -c "print(${wall[tally]}/${wall[$n]})")" "$(python3 -c "print(${rss[tally]}/${rss[$n]})")"
 done
 rm -f "$data"/*.parquet
+
+# Allocation: the same file through `tally run` (ledger, 50 projects, 10 cascading pools,
+# reports) against the convert step alone.
+python3 bench/gen_allocation_pipeline.py "$csv" "$data/allocation.toml"
+rm -rf "$data/alloc-out"
+measure run "$tally" -q run "$data/allocation.toml" --out "$data/alloc-out"
+echo
+printf 'tally run (allocation) %8.2f s %8d MB   convert alone %8.2f s %8d MB\n' "${wall[run]}" "${rss[run]}" "${wall[tally]}" "${rss[tally]}"
+rm -rf "$data/alloc-out"
