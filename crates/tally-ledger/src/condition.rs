@@ -152,8 +152,17 @@ impl Condition {
     }
 }
 
-/// `true` where `e` is one of `values` (null where `e` is null).
+/// `true` where `e` is one of `values` (null where `e` is null). Short lists become a chain of
+/// comparisons, which the streaming engine evaluates in place (an `is_in` against a literal list
+/// becomes a join-like node of its own).
 pub fn is_in_list<S: AsRef<str>>(e: Expr, values: &[S]) -> Expr {
+    if values.len() <= 16 {
+        return values
+            .iter()
+            .map(|v| e.clone().eq(lit(v.as_ref().to_string())))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or_else(|| e.is_null().and(lit(false)));
+    }
     let series = Series::new("values".into(), values.iter().map(|v| v.as_ref().to_string()).collect::<Vec<_>>());
     e.is_in(lit(series).implode(false), false)
 }
