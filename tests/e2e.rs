@@ -7,6 +7,7 @@ mod support;
 
 mod allocation;
 mod bad_input;
+mod browser;
 mod cloud;
 mod fetch;
 mod incremental;
