@@ -114,3 +114,35 @@ fn an_export_overwritten_in_place_replaces_its_rows_and_a_removed_one_disappears
     assert!(!d.join("out/ledger/billing_month=2026-10/azure.parquet").exists());
     assert!(d.join("out/ledger/billing_month=2026-10/aws.parquet").exists());
 }
+
+#[test]
+fn only_the_latest_cur_assembly_of_a_month_counts() {
+    // Two deliveries of November 2026 (an early one, and the final one in two parts), each in
+    // its assembly folder with its manifest, as AWS writes them.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let cur = root().join("fixtures/cloud/aws-cur/northwind-cur");
+    copy_dir(&cur, &d.join("in/northwind-cur"));
+    let early = d.join("in/northwind-cur/20261101-20261201/a1f0c2d4-early-0000-0000-000000000001");
+    let last = d.join("in/northwind-cur/20261101-20261201/b7e9d3c5-final-0000-0000-000000000002");
+    for e in std::fs::read_dir(&last).unwrap_or_else(|e| panic!("{e}")).flatten() {
+        set_mtime(&e.path(), 60);
+    }
+    let pipeline = write_pipeline(d, &[("aws", "aws-cur", "in/northwind-cur")], "out", DEMO_RULES);
+    let out = run(d, &pipeline);
+    assert!(out.contains("superseded by a later delivery"), "{out}");
+    let expected = expected_cloud();
+    let want = |k: &str| money(expected["aws-cur"]["b7e9d3c5-final-0000-0000-000000000002"][k].as_str().unwrap_or(""));
+    assert_eq!(
+        summary_total(d, "2026-11", "billed_total"),
+        want("billed_cost"),
+        "the final assembly, not the sum of both"
+    );
+    assert_eq!(summary_total(d, "2026-11", "ingested_total"), want("effective_cost"));
+    assert!(early.exists());
+}
+
+fn expected_cloud() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(root().join("fixtures/cloud/EXPECTED.json")).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
