@@ -10,7 +10,7 @@ use tally_ledger::Money;
 use crate::anthropic_usage::{DEFAULT_WORKSPACE, PROVIDER, SERVICE};
 use crate::openai_costs::currency;
 use crate::provider::{self, text, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The Anthropic cost report format.
 pub struct AnthropicCosts;
@@ -80,17 +80,11 @@ impl Format for AnthropicCosts {
         "Anthropic cost_report pages (billed amounts in cents, per workspace, model and token type)"
     }
 
-    fn sniff(&self, _columns: &[String]) -> bool {
-        false
-    }
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

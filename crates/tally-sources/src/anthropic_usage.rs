@@ -13,7 +13,7 @@ use tally_ledger::Money;
 use tally_pricing::Charge;
 
 use crate::provider::{self, count, price_row, text, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The Anthropic usage report format.
 pub struct AnthropicUsage;
@@ -96,15 +96,9 @@ impl Format for AnthropicUsage {
         "Anthropic usage_report/messages pages (tokens by type, cache TTL, workspace, API key), priced from the price book"
     }
 
-    fn sniff(&self, _columns: &[String]) -> bool {
-        false
-    }
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }

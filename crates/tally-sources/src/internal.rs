@@ -171,8 +171,3 @@ pub fn to_ledger(
             source,
         })
 }
-
-/// Internal tables are checked as they are read, so there is never a bad cell left to find.
-pub fn no_bad_cell() -> Result<Option<crate::BadCell>, SourceError> {
-    Ok(None)
-}

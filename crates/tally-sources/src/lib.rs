@@ -71,13 +71,19 @@ pub trait Format: Send + Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help` and the README.
     fn description(&self) -> &'static str;
-    /// Whether a CSV header (column names) looks like this format, for auto-detection.
-    fn sniff(&self, columns: &[String]) -> bool;
+    /// Whether a CSV header (column names) looks like this format, for auto-detection. Formats
+    /// that are not CSV are never detected: they are named with `--from`.
+    fn sniff(&self, _columns: &[String]) -> bool {
+        false
+    }
     /// A lazy plan mapping one input file onto the ledger schema. Checks the header (missing
     /// columns), but not the values.
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError>;
-    /// Called when reading the values failed: finds the first cell that cannot be read.
-    fn diagnose(&self, input: &Input<'_>) -> Result<Option<BadCell>, SourceError>;
+    /// Called when reading the values failed: finds the first cell that cannot be read. Formats
+    /// that check every value while parsing (in Rust, not Polars) have nothing left to find.
+    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
+        Ok(None)
+    }
 }
 
 /// Every known format.

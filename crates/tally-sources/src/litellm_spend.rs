@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tally_ledger::Money;
 
 use crate::provider::{self, cell, opt_count, text, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The LiteLLM spend log format.
 pub struct LiteLlmSpend;
@@ -158,9 +158,6 @@ impl Format for LiteLlmSpend {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@
 use polars::prelude::LazyFrame;
 use tally_ledger::{minor_digits, Money};
 
-use crate::internal::{no_bad_cell, to_ledger, CostRow, Table};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::internal::{to_ledger, CostRow, Table};
+use crate::{Format, Input, SourceError};
 
 /// The one-time costs format.
 pub struct OneTime;
@@ -97,7 +97,4 @@ impl Format for OneTime {
         to_ledger(&rows, input, self.name(), "billed")
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        no_bad_cell()
-    }
 }

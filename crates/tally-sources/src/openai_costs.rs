@@ -11,7 +11,7 @@ use tally_ledger::Money;
 
 use crate::openai_usage::{PROVIDER, SERVICE};
 use crate::provider::{self, opt_money, text, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The OpenAI Costs API format.
 pub struct OpenAiCosts;
@@ -137,17 +137,11 @@ impl Format for OpenAiCosts {
         "OpenAI Costs API pages (billed amounts per day, project and line item), JSON or NDJSON"
     }
 
-    fn sniff(&self, _columns: &[String]) -> bool {
-        false
-    }
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

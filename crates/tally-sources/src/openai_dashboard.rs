@@ -13,7 +13,7 @@ use tally_ledger::Money;
 use crate::openai_costs::{currency, split_line_item};
 use crate::openai_usage::{completion_parts, PROVIDER, SERVICE};
 use crate::provider::{self, cell, parse_bool, parse_count, price_row, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The OpenAI dashboard CSV format.
 pub struct OpenAiDashboard;
@@ -147,7 +147,4 @@ impl Format for OpenAiDashboard {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }

@@ -14,7 +14,7 @@ use tally_ledger::Money;
 use tally_pricing::Charge;
 
 use crate::provider::{self, count, opt_count, price_row, text, Loc, Row};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::{Format, Input, SourceError};
 
 /// The OpenAI Usage API format.
 pub struct OpenAiUsage;
@@ -152,15 +152,9 @@ impl Format for OpenAiUsage {
         "OpenAI Usage API pages (completions, embeddings, images, audio, moderations, vector stores), JSON or NDJSON, priced from the price book"
     }
 
-    fn sniff(&self, _columns: &[String]) -> bool {
-        false
-    }
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        Ok(None)
-    }
 }

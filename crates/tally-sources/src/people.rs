@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use polars::prelude::LazyFrame;
 use tally_ledger::{minor_digits, Money, TcoCategory};
 
-use crate::internal::{no_bad_cell, to_ledger, CostRow, Table};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::internal::{to_ledger, CostRow, Table};
+use crate::{Format, Input, SourceError};
 
 /// The people format.
 pub struct People;
@@ -190,7 +190,4 @@ impl Format for People {
         to_ledger(&rows, input, self.name(), "internal")
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        no_bad_cell()
-    }
 }

@@ -6,8 +6,8 @@
 
 use polars::prelude::LazyFrame;
 
-use crate::internal::{no_bad_cell, to_ledger, CostRow, Table};
-use crate::{BadCell, Format, Input, SourceError};
+use crate::internal::{to_ledger, CostRow, Table};
+use crate::{Format, Input, SourceError};
 
 /// The vendor-invoices format.
 pub struct VendorInvoices;
@@ -57,7 +57,4 @@ impl Format for VendorInvoices {
         to_ledger(&rows, input, self.name(), "billed")
     }
 
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        no_bad_cell()
-    }
 }
