@@ -15,6 +15,7 @@ mod error;
 pub mod focus;
 pub mod gcp;
 mod internal;
+pub mod litellm_daily;
 pub mod litellm_spend;
 pub mod one_time;
 pub mod openai_costs;
@@ -95,6 +96,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &anthropic_usage::AnthropicUsage,
     &anthropic_costs::AnthropicCosts,
     &litellm_spend::LiteLlmSpend,
+    &litellm_daily::LiteLlmDaily,
     // Cloud billing exports.
     &aws_cur::AwsCur,
     &aws_cur2::AwsCur2,
