@@ -332,7 +332,11 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         }
     };
     let templates = cfg.templates.as_ref().map(|t| p.resolve(t)).transpose()?.map(PathBuf::from);
-    let report_options = tally_report::ReportOptions { showback: cfg.showback, ..Default::default() };
+    let report_options = tally_report::ReportOptions {
+        showback: cfg.showback,
+        today: Some(chrono::Utc::now().date_naive()),
+        ..Default::default()
+    };
     let mut points: BTreeMap<BillingMonth, tally_report::MonthPoint> = BTreeMap::new();
     let fx = crate::allocation::load_fx(p, &work.dir).await?;
     for (month, parts) in &rebuilt {
@@ -411,7 +415,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
             work.staged.insert(format!("{}/{name}", reports_dir(bm)), path);
         }
         let _ = &summary_rel;
-        points.insert(bm, tally_report::MonthPoint::from_summary(&summary, Some(&rendered.report.usage)));
+        points.insert(bm, tally_report::MonthPoint::from_summary(&summary, Some(&rendered.report)));
         work.staged.insert(alloc_rel, alloc_path);
         report.months_rebuilt.push(month.clone());
         report.alerts.push(rendered.alerts);

@@ -7,7 +7,8 @@ use tally_allocate::{ROLE_CASCADE, ROLE_SHARE, X_ALLOCATION_ROLE, X_POOL};
 use tally_ledger::frame::{money_at, str_at, u64_at};
 use tally_ledger::layout::BillingMonth;
 use tally_ledger::schema::{
-    X_BILLING_MONTH, X_MODEL, X_PROJECT, X_REQUEST_COUNT, X_TCO_CATEGORY, X_TOKEN_COUNT, X_TOKEN_TYPE,
+    X_BILLING_MONTH, X_FX_CURRENCY, X_FX_RATE, X_MODEL, X_PROJECT, X_REQUEST_COUNT, X_TCO_CATEGORY, X_TOKEN_COUNT,
+    X_TOKEN_TYPE,
 };
 use tally_ledger::{Money, TcoCategory};
 
@@ -117,6 +118,53 @@ pub struct UnusedCommitment {
     pub cost: Money,
 }
 
+/// A metered usage line of a project for the month: one priced item in one unit, what the
+/// month-over-month split values at last month's unit cost (kept in `summary.json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UsageLine {
+    /// TCO category.
+    pub category: String,
+    /// What is metered: `<model> <token kind>` for tokens, else the SKU (or, without one, the
+    /// charge description).
+    pub item: String,
+    /// Unit: `tokens`, else ConsumedUnit (`Hours`, `Requests`, …).
+    pub unit: String,
+    /// Quantity.
+    pub quantity: Money,
+    /// Cost (cost measure, reporting currency).
+    pub cost: Money,
+}
+
+impl UsageLine {
+    /// The line's identity across months.
+    pub fn key(&self) -> (String, String, String) {
+        (self.category.clone(), self.item.clone(), self.unit.clone())
+    }
+}
+
+/// Cost converted from another billing currency at one rate (direct rows of a project, or
+/// anything else for the month's average rate).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FxAmount {
+    /// Project (`None`: pooled or unallocated).
+    pub project: Option<String>,
+    /// The usage line the rows belong to ([`UsageLine::key`]), if metered.
+    pub line: Option<(String, String, String)>,
+    /// The billing currency before conversion.
+    pub currency: String,
+    /// The rate (reporting currency per unit).
+    pub rate: Money,
+    /// The converted cost (reporting currency).
+    pub cost: Money,
+}
+
+impl FxAmount {
+    /// The amount in the billing currency: cost ÷ rate.
+    pub fn foreign(&self) -> Money {
+        self.cost.mul_div(Money::from_int(1), self.rate).unwrap_or_default()
+    }
+}
+
 /// The month's detail from the allocation frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MonthDetail {
@@ -128,6 +176,13 @@ pub struct MonthDetail {
     pub daily: Vec<DailySpend>,
     /// Unused commitments (`CommitmentDiscountStatus = Unused`).
     pub unused_commitments: Vec<UnusedCommitment>,
+    /// Metered usage lines of the projects' direct rows (billed, not quantities-only), by
+    /// project, in key order.
+    pub usage_lines: std::collections::BTreeMap<String, Vec<UsageLine>>,
+    /// Rows converted from other currencies, by project, line, currency and rate.
+    pub fx: Vec<FxAmount>,
+    /// The last day with a charge this month (latest ChargePeriodStart, UTC).
+    pub last_charge_day: Option<chrono::NaiveDate>,
 }
 
 fn charged_to(df: &DataFrame, i: usize) -> String {
@@ -194,6 +249,12 @@ pub fn month_detail(
         .sort(["day", X_PROJECT, X_POOL, "ProviderName"], SortMultipleOptions::default().with_nulls_last(true))
         .collect()
         .map_err(err)?;
+    let metered = metered_groups(this_month.clone(), cost).collect().map_err(err)?;
+    let last_day = this_month
+        .clone()
+        .select([col("ChargePeriodStart").max().dt().strftime("%Y-%m-%d").alias("day")])
+        .collect()
+        .map_err(err)?;
     let unused = this_month
         .filter(col("CommitmentDiscountStatus").eq(lit("Unused")))
         .with_column(
@@ -249,7 +310,130 @@ pub fn month_detail(
             cost: money_at(&unused, "cost", i),
         });
     }
+    out.last_charge_day =
+        str_at(&last_day, "day", 0).and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+    let mut lines: std::collections::BTreeMap<String, std::collections::BTreeMap<LineKey, (Money, Money)>> =
+        Default::default();
+    let mut fx: std::collections::BTreeMap<(Option<String>, Option<LineKey>, String, Money), Money> =
+        Default::default();
+    for i in 0..metered.height() {
+        let project = str_at(&metered, X_PROJECT, i);
+        let category = str_at(&metered, X_TCO_CATEGORY, i).unwrap_or_default();
+        let cost = money_at(&metered, "cost", i);
+        let key: Option<LineKey> = match str_at(&metered, "metered", i).as_deref() {
+            Some("tokens") => {
+                let description = str_at(&metered, "ChargeDescription", i).unwrap_or_default();
+                let x_model = str_at(&metered, X_MODEL, i);
+                let kind = TokenKind::classify(str_at(&metered, X_TOKEN_TYPE, i).as_deref(), &description);
+                let kind = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string));
+                Some((
+                    category.clone(),
+                    format!("{} {}", model_name(x_model.as_deref(), &description), kind.unwrap_or_default()),
+                    "tokens".to_string(),
+                ))
+            }
+            Some(_) => Some((
+                category.clone(),
+                str_at(&metered, "item", i).unwrap_or_default(),
+                str_at(&metered, "ConsumedUnit", i).unwrap_or_default(),
+            )),
+            None => None,
+        };
+        if let (Some(p), Some(k)) = (&project, &key) {
+            let e = lines.entry(p.clone()).or_default().entry(k.clone()).or_default();
+            e.0 += money_at(&metered, "quantity", i);
+            e.1 += cost;
+        }
+        if let Some(currency) = str_at(&metered, X_FX_CURRENCY, i) {
+            let rate = money_at(&metered, X_FX_RATE, i);
+            if rate != Money::ZERO {
+                *fx.entry((project.clone(), key.filter(|_| project.is_some()), currency, rate)).or_default() += cost;
+            }
+        }
+    }
+    out.usage_lines = lines
+        .into_iter()
+        .map(|(p, l)| {
+            let l = l
+                .into_iter()
+                .map(|((category, item, unit), (quantity, cost))| UsageLine { category, item, unit, quantity, cost })
+                .collect();
+            (p, l)
+        })
+        .collect();
+    out.fx = fx
+        .into_iter()
+        .map(|((project, line, currency, rate), cost)| FxAmount { project, line, currency, rate, cost })
+        .collect();
     Ok(out)
+}
+
+type LineKey = (String, String, String);
+
+/// This month's rows grouped by project, metered item and FX rate: `metered` is `tokens`
+/// (model API rows with a token count), `unit` (other usage charges with a consumed quantity and
+/// unit) or null (not metered); `quantity` and `cost` summed. Quantities-only rows (kept out of
+/// the totals) are left out.
+fn metered_groups(this_month: LazyFrame, cost: &str) -> LazyFrame {
+    use tally_ledger::schema::X_COST_BASIS;
+    let token_unit = col("ConsumedUnit").fill_null(lit("")).str().to_lowercase().str().contains(lit("token"), false);
+    let tokens = when(col(X_TOKEN_COUNT).is_not_null())
+        .then(col(X_TOKEN_COUNT).cast(tally_ledger::MONEY_DTYPE))
+        .when(token_unit)
+        .then(col("ConsumedQuantity"))
+        .otherwise(lit(NULL).cast(tally_ledger::MONEY_DTYPE));
+    let is_tokens = col(X_TCO_CATEGORY).eq(lit(TcoCategory::ModelApi.as_str())).and(tokens.clone().is_not_null());
+    let is_unit = col("ChargeCategory")
+        .eq(lit("Usage"))
+        .and(col("ConsumedQuantity").is_not_null())
+        .and(col("ConsumedUnit").is_not_null());
+    let metered = when(is_tokens.clone())
+        .then(lit("tokens"))
+        .when(is_unit.clone())
+        .then(lit("unit"))
+        .otherwise(lit(NULL).cast(DataType::String));
+    let quantity = when(is_tokens.clone())
+        .then(tokens)
+        .when(is_unit.clone())
+        .then(col("ConsumedQuantity"))
+        .otherwise(lit(NULL).cast(tally_ledger::MONEY_DTYPE));
+    // Only what names the line is kept (the description of SKU-less unit lines and of tokens).
+    let item = when(is_tokens.clone())
+        .then(lit(NULL).cast(DataType::String))
+        .when(is_unit.clone())
+        .then(coalesce(&[col("SkuId"), col("ChargeDescription")]))
+        .otherwise(lit(NULL).cast(DataType::String));
+    let description =
+        when(is_tokens.clone()).then(col("ChargeDescription")).otherwise(lit(NULL).cast(DataType::String));
+    let keys = [
+        X_PROJECT,
+        X_TCO_CATEGORY,
+        "metered",
+        X_MODEL,
+        "ChargeDescription",
+        X_TOKEN_TYPE,
+        "item",
+        "ConsumedUnit",
+        X_FX_CURRENCY,
+        X_FX_RATE,
+    ];
+    this_month
+        .filter(col(X_COST_BASIS).fill_null(lit("")).neq(lit("quantities")))
+        .with_columns([
+            metered.alias("metered"),
+            quantity.alias("quantity"),
+            item.alias("item"),
+            description.alias("ChargeDescription"),
+            when(is_tokens.clone()).then(col(X_MODEL)).otherwise(lit(NULL).cast(DataType::String)).alias(X_MODEL),
+            when(is_tokens.clone())
+                .then(col(X_TOKEN_TYPE))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias(X_TOKEN_TYPE),
+            when(is_unit).then(col("ConsumedUnit")).otherwise(lit(NULL).cast(DataType::String)).alias("ConsumedUnit"),
+        ])
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+        .agg([col("quantity").sum().alias("quantity"), col(cost).sum().alias("cost")])
+        .sort(keys, SortMultipleOptions::default().with_nulls_last(true))
 }
 
 #[cfg(test)]

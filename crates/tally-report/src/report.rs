@@ -11,7 +11,7 @@ use tally_ledger::{Money, TcoCategory};
 
 use crate::anomaly::{Anomaly, AnomalyOptions};
 use crate::chargeback::Journal;
-use crate::detail::{MonthDetail, TokenKind};
+use crate::detail::{MonthDetail, TokenKind, UsageLine};
 use crate::format::{percent, ratio};
 use crate::value::ValueMetrics;
 use crate::Summary;
@@ -31,6 +31,11 @@ pub struct ReportOptions {
     pub showback: bool,
     /// Months of trend shown (default 12).
     pub trend_months: usize,
+    /// Today (UTC): when the report's month is the current month and its data ends before the
+    /// month does, a month-end forecast is made from the run rate. `None` (the default): no
+    /// forecast, so the output depends on the data alone. Not written to `summary.json`.
+    #[serde(skip)]
+    pub today: Option<chrono::NaiveDate>,
 }
 
 impl Default for ReportOptions {
@@ -42,6 +47,7 @@ impl Default for ReportOptions {
             routing_share_pct: Money::from_int(30),
             showback: false,
             trend_months: 12,
+            today: None,
         }
     }
 }
@@ -71,12 +77,20 @@ pub struct PointProject {
     /// By category.
     #[serde(default)]
     pub by_category: BTreeMap<String, Money>,
+    /// Shares of pools received (absent in summaries that do not record it).
+    #[serde(default)]
+    pub shared_total: Option<Money>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct PointReport {
     #[serde(default)]
     usage: BTreeMap<String, Usage>,
+    /// `None`: not recorded (summaries written before the month-over-month split).
+    #[serde(default)]
+    usage_lines: Option<BTreeMap<String, Vec<UsageLine>>>,
+    #[serde(default)]
+    fx_rates: Option<BTreeMap<String, Money>>,
 }
 
 /// A month of history: what the trends, month-over-month changes and cumulative ROI need of an
@@ -102,8 +116,9 @@ pub struct MonthPoint {
 }
 
 impl MonthPoint {
-    /// From a summary computed in this run (usage from its detail, when known).
-    pub fn from_summary(s: &Summary, usage: Option<&BTreeMap<String, Usage>>) -> MonthPoint {
+    /// From a summary computed in this run and its report (usage, usage lines and FX rates),
+    /// when known.
+    pub fn from_summary(s: &Summary, report: Option<&Report>) -> MonthPoint {
         MonthPoint {
             billing_month: s.billing_month,
             currency: s.currency.clone(),
@@ -117,9 +132,14 @@ impl MonthPoint {
                     project: p.project.clone(),
                     tco_total: p.tco_total,
                     by_category: p.by_category.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                    shared_total: Some(p.shared_total),
                 })
                 .collect(),
-            report: usage.map(|u| PointReport { usage: u.clone() }),
+            report: report.map(|r| PointReport {
+                usage: r.usage.clone(),
+                usage_lines: Some(r.usage_lines.clone()),
+                fx_rates: Some(r.fx_rates.clone()),
+            }),
         }
     }
 
@@ -132,6 +152,26 @@ impl MonthPoint {
     /// The project's TCO that month (zero when absent).
     pub fn tco(&self, project: &str) -> Option<Money> {
         self.projects.iter().find(|p| p.project == project).map(|p| p.tco_total)
+    }
+
+    /// The project's metered usage lines that month (`None`: not recorded that month).
+    pub fn usage_lines(&self, project: &str) -> Option<&[UsageLine]> {
+        let lines = self.report.as_ref()?.usage_lines.as_ref()?;
+        Some(lines.get(project).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The month's average FX rates (`None`: not recorded that month).
+    pub fn fx_rates(&self) -> Option<&BTreeMap<String, Money>> {
+        self.report.as_ref()?.fx_rates.as_ref()
+    }
+
+    /// The shares of pools the project received that month (zero when absent; `None` when the
+    /// month does not record it).
+    pub fn shared(&self, project: &str) -> Option<Money> {
+        match self.projects.iter().find(|p| p.project == project) {
+            Some(p) => p.shared_total,
+            None => Some(Money::ZERO),
+        }
     }
 
     /// The project's usage that month, when recorded.
@@ -210,10 +250,15 @@ pub struct Budget {
     pub variance: Money,
     /// actual in % of budget.
     pub used_pct: Option<String>,
-    /// `favourable` (at or under budget) or `unfavourable` (over).
+    /// `favourable` (at or under budget), `at risk` (within budget so far, but the month-end
+    /// forecast is over it) or `unfavourable` (over).
     pub status: &'static str,
     /// At or above the warning threshold while still within budget.
     pub near_limit: bool,
+    /// The month-end forecast, for a month in progress.
+    pub forecast: Option<Money>,
+    /// budget − forecast.
+    pub forecast_variance: Option<Money>,
 }
 
 /// A change against last month.
@@ -225,6 +270,43 @@ pub struct Change {
     pub change: Money,
     /// In % of last month's (none when it was zero).
     pub change_pct: Option<String>,
+    /// The change split into effects.
+    pub effects: Effects,
+}
+
+/// A month-over-month change split into effects (see [`effects`]); `None` when an effect cannot
+/// be told apart (last month's summary does not record what it needs), in which case it is part
+/// of `other`. volume + price + fx + allocation + other = the change, exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Effects {
+    /// Metered usage lines: the change in quantity at last month's unit cost.
+    pub volume: Option<Money>,
+    /// Metered usage lines: the change in unit cost at this month's quantity.
+    pub price: Option<Money>,
+    /// Rows converted from other currencies: this month's rate against last month's.
+    pub fx: Option<Money>,
+    /// Shares received from pools: this month's − last month's.
+    pub allocation: Option<Money>,
+    /// The rest: the change − the effects above.
+    pub other: Money,
+}
+
+/// The month-end forecast of a month in progress: run rate = month to date × days in the month
+/// ÷ days with data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Forecast {
+    /// The date the report was made (UTC).
+    pub as_of: chrono::NaiveDate,
+    /// The last day with a charge.
+    pub last_charge_day: chrono::NaiveDate,
+    /// Days with data: 1 to the last charge day.
+    pub days_elapsed: u32,
+    /// Days in the month.
+    pub days_in_month: u32,
+    /// Organisation TCO to date.
+    pub month_to_date: Money,
+    /// Organisation TCO forecast for the month.
+    pub forecast: Money,
 }
 
 /// A month of a project's ROI history.
@@ -299,6 +381,8 @@ pub struct ProjectReport {
     pub budget: Option<Budget>,
     /// Against last month.
     pub month_over_month: Option<Change>,
+    /// The month-end forecast of TCO, for a month in progress.
+    pub forecast: Option<Money>,
     /// Value and ROI, with value metrics.
     pub roi: Option<Roi>,
     /// Unit costs.
@@ -348,8 +432,15 @@ pub struct Report {
     pub savings: Vec<Saving>,
     /// The chargeback journal's totals.
     pub chargeback: ChargebackTotals,
+    /// The month-end forecast, for a month in progress.
+    pub forecast: Option<Forecast>,
     /// Model usage per project (for next months' trends).
     pub usage: BTreeMap<String, Usage>,
+    /// Metered usage lines per project (for next month's volume and price effects).
+    pub usage_lines: BTreeMap<String, Vec<UsageLine>>,
+    /// The month's average rate per converted currency: Σ converted ÷ Σ amount in the
+    /// currency (for next month's FX effect).
+    pub fx_rates: BTreeMap<String, Money>,
     /// Value-metrics file used, if any.
     pub value_metrics: Option<String>,
     /// Settings the numbers used.
@@ -386,6 +477,97 @@ fn usage_of(detail: &MonthDetail) -> BTreeMap<String, Usage> {
         }
     }
     out
+}
+
+/// The month's average rate per converted currency: Σ converted cost ÷ Σ amount in the billing
+/// currency (each row's amount being its cost ÷ its rate).
+pub fn fx_rates(detail: &MonthDetail) -> BTreeMap<String, Money> {
+    let mut sums: BTreeMap<String, (Money, Money)> = BTreeMap::new();
+    for f in &detail.fx {
+        let e = sums.entry(f.currency.clone()).or_default();
+        e.0 += f.cost;
+        e.1 += f.foreign();
+    }
+    sums.into_iter()
+        .filter_map(|(c, (converted, foreign))| converted.mul_div(Money::from_int(1), foreign).map(|r| (c, r)))
+        .collect()
+}
+
+/// Splits a project's change in TCO against last month (`prev`) into effects:
+///
+/// - **fx**: for this month's direct rows converted from another currency, Σ amount in that
+///   currency × (this month's rate − last month's average rate) — what the same foreign amounts
+///   cost more or less because the rate moved. Currencies not converted last month: none.
+/// - **volume** and **price**, over metered usage lines (model × token kind in tokens; else SKU ×
+///   consumed unit: GPU hours, requests…) of direct rows, with this month's cost at last month's
+///   rates (the FX part taken out): volume = (quantity − last month's) × last month's unit cost;
+///   price = this month's cost − quantity × last month's unit cost. A line new this month is
+///   all volume; a line gone is −its cost last month, volume.
+/// - **allocation**: shares of pools received this month − last month's.
+/// - **other**: the change − the above (fixed fees, people, infrastructure without quantities…).
+///
+/// An effect whose inputs last month's summary does not record is `None` and part of other.
+/// The parts sum to the change exactly.
+pub fn effects(project: &str, tco: Money, shared: Money, prev: &MonthPoint, detail: &MonthDetail) -> Effects {
+    type Key = (String, String, String);
+    let change = tco - prev.tco(project).unwrap_or_default();
+    let rates_prev = prev.fx_rates();
+    let mut fx_total = Money::ZERO;
+    let mut any_fx = false;
+    let mut line_fx: BTreeMap<Key, Money> = BTreeMap::new();
+    for f in detail.fx.iter().filter(|f| f.project.as_deref() == Some(project)) {
+        any_fx = true;
+        let Some(r_prev) = rates_prev.and_then(|r| r.get(&f.currency)) else { continue };
+        let Some(at_prev) = f.cost.mul_div(*r_prev, f.rate) else { continue };
+        let part = f.cost - at_prev;
+        fx_total += part;
+        if let Some(l) = &f.line {
+            *line_fx.entry(l.clone()).or_default() += part;
+        }
+    }
+    let fx = (rates_prev.is_some() || !any_fx).then_some(fx_total);
+    let (volume, price) = match prev.usage_lines(project) {
+        None => (None, None),
+        Some(before) => {
+            let mut lines: BTreeMap<Key, [Money; 4]> = BTreeMap::new();
+            for l in before {
+                let e = lines.entry(l.key()).or_default();
+                e[0] += l.quantity;
+                e[1] += l.cost;
+            }
+            for l in detail.usage_lines.get(project).map(Vec::as_slice).unwrap_or_default() {
+                let e = lines.entry(l.key()).or_default();
+                e[2] += l.quantity;
+                e[3] += l.cost;
+            }
+            let (mut v, mut p) = (Money::ZERO, Money::ZERO);
+            for (k, [q_prev, c_prev, q_now, c_now]) in lines {
+                let c_now = c_now - line_fx.get(&k).copied().unwrap_or_default();
+                match c_prev.mul_div(q_now, q_prev) {
+                    Some(at_prev_cost) => {
+                        v += at_prev_cost - c_prev;
+                        p += c_now - at_prev_cost;
+                    }
+                    None => v += c_now - c_prev,
+                }
+            }
+            (Some(v), Some(p))
+        }
+    };
+    let allocation = prev.shared(project).map(|s| shared - s);
+    let known: Money = [volume, price, fx, allocation].iter().flatten().copied().sum();
+    Effects { volume, price, fx, allocation, other: change - known }
+}
+
+/// The forecast's dates when `month` is in progress on `today` and its data ends before the
+/// month does: (last charge day, days elapsed, days in the month).
+fn in_progress(month: BillingMonth, today: chrono::NaiveDate, last: chrono::NaiveDate) -> Option<(u32, u32)> {
+    use chrono::Datelike;
+    let first = chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1)?;
+    let next = month.next();
+    let days = u32::try_from((chrono::NaiveDate::from_ymd_opt(next.year, next.month, 1)? - first).num_days()).ok()?;
+    let same = |d: chrono::NaiveDate| d.year() == month.year && d.month() == month.month;
+    (same(today) && same(last) && last.day() < days).then_some((last.day(), days))
 }
 
 fn pct_of(x: Money, pct: Money) -> Money {
@@ -621,24 +803,57 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
         categories: categories(&s.by_category, s.ingested_total),
     };
     let one = Money::from_int(1);
+    let progress = opts
+        .today
+        .zip(inputs.detail.last_charge_day)
+        .and_then(|(today, last)| in_progress(month, today, last).map(|(e, d)| (today, last, e, d)));
+    let run_rate = |x: Money| {
+        progress
+            .and_then(|(_, _, elapsed, days)| x.mul_div(Money::from_int(days.into()), Money::from_int(elapsed.into())))
+    };
+    let forecast = progress.and_then(|(as_of, last_charge_day, days_elapsed, days_in_month)| {
+        Some(Forecast {
+            as_of,
+            last_charge_day,
+            days_elapsed,
+            days_in_month,
+            month_to_date: s.ingested_total,
+            forecast: run_rate(s.ingested_total)?,
+        })
+    });
     let mut projects = Vec::new();
     for p in &s.projects {
         let decl = inputs.projects.iter().find(|d| d.name == p.project);
         let model_api = p.by_category.get("model_api").copied().unwrap_or_default();
+        let project_forecast = run_rate(p.tco_total);
         let budget = decl.and_then(|d| d.monthly_budget).map(|b| {
             let over = p.tco_total > b;
+            let at_risk = !over && project_forecast.is_some_and(|f| f > b);
             Budget {
                 budget: b,
                 actual: p.tco_total,
                 variance: b - p.tco_total,
                 used_pct: percent(p.tco_total, b),
-                status: if over { "unfavourable" } else { "favourable" },
+                status: if over {
+                    "unfavourable"
+                } else if at_risk {
+                    "at risk"
+                } else {
+                    "favourable"
+                },
                 near_limit: !over && p.tco_total >= pct_of(b, opts.budget_warning_pct),
+                forecast: project_forecast,
+                forecast_variance: project_forecast.map(|f| b - f),
             }
         });
         let month_over_month = prev.map(|h| {
             let before = h.tco(&p.project).unwrap_or_default();
-            Change { previous: before, change: p.tco_total - before, change_pct: percent(p.tco_total - before, before) }
+            Change {
+                previous: before,
+                change: p.tco_total - before,
+                change_pct: percent(p.tco_total - before, before),
+                effects: effects(&p.project, p.tco_total, p.shared_total, h, inputs.detail),
+            }
         });
         let roi = inputs.value.and_then(|v| {
             let value = v.value(&p.project, month)?;
@@ -699,6 +914,7 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
             hidden_cost_multiplier: ratio(p.tco_total, model_api),
             budget,
             month_over_month,
+            forecast: project_forecast,
             roi,
             unit_costs,
             usage: u,
@@ -737,8 +953,224 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
         anomalies,
         savings,
         chargeback,
+        forecast,
         usage,
+        usage_lines: inputs.detail.usage_lines.clone(),
+        fx_rates: fx_rates(inputs.detail),
         value_metrics: inputs.value.map(|v| v.file.clone()),
         options: opts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::detail::FxAmount;
+    use crate::{ProjectLine, Summary};
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    fn line(category: &str, item: &str, unit: &str, quantity: &str, cost: &str) -> UsageLine {
+        UsageLine {
+            category: category.into(),
+            item: item.into(),
+            unit: unit.into(),
+            quantity: m(quantity),
+            cost: m(cost),
+        }
+    }
+
+    fn key(category: &str, item: &str, unit: &str) -> Option<(String, String, String)> {
+        Some((category.into(), item.into(), unit.into()))
+    }
+
+    fn eur(line: Option<(String, String, String)>, rate: &str, cost: &str) -> FxAmount {
+        FxAmount { project: Some("p".into()), line, currency: "EUR".into(), rate: m(rate), cost: m(cost) }
+    }
+
+    /// Last month: TCO 1,000 (200 of it shares); tokens 1M for 500; 100 GPU hours for 250; 10
+    /// requests of sku-x for 40; EUR at 1.10.
+    fn september() -> MonthPoint {
+        let json = r#"{"billing_month":"2026-09","currency":"USD","ingested_total":"1000","allocated_total":"1000",
+            "projects":[{"project":"p","business_unit":"x","tco_total":"1000","direct_total":"800","shared_total":"200"}],
+            "report":{"usage":{},"fx_rates":{"EUR":"1.10"},"usage_lines":{"p":[
+              {"category":"model_api","item":"m input","unit":"tokens","quantity":"1000000","cost":"500"},
+              {"category":"compute","item":"gpu","unit":"Hours","quantity":"100","cost":"250"},
+              {"category":"compute","item":"sku-x","unit":"Requests","quantity":"10","cost":"40"}]}}}"#;
+        MonthPoint::from_json("2026-09/summary.json", json.as_bytes()).unwrap()
+    }
+
+    /// This month: tokens 1.2M for 540 (USD); 90 GPU hours billed in EUR, 264 USD at 1.20 (220
+    /// EUR); a new model line 1,000 tokens for 30; sku-x gone; people billed in EUR, 120 USD at
+    /// 1.20 (100 EUR), not metered.
+    fn october_detail() -> MonthDetail {
+        MonthDetail {
+            usage_lines: [(
+                "p".to_string(),
+                vec![
+                    line("compute", "gpu", "Hours", "90", "264"),
+                    line("model_api", "m input", "tokens", "1200000", "540"),
+                    line("model_api", "n output", "tokens", "1000", "30"),
+                ],
+            )]
+            .into(),
+            fx: vec![eur(None, "1.20", "120"), eur(key("compute", "gpu", "Hours"), "1.20", "264")],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn month_over_month_split_by_hand() {
+        let e = effects("p", m("1400"), m("260"), &september(), &october_detail());
+        // Volume: tokens 500 × 1.2 − 500 = +100; GPU 250 × 90/100 − 250 = −25; new line +30;
+        // sku-x gone −40.
+        assert_eq!(e.volume, Some(m("65")));
+        // Price: tokens 540 − 600 = −60; GPU at last month's rate 220 × 1.10 = 242, − 225 = +17.
+        assert_eq!(e.price, Some(m("-43")));
+        // FX: (220 + 100) EUR × (1.20 − 1.10) = 32.
+        assert_eq!(e.fx, Some(m("32")));
+        // Allocation: shares 260 − 200.
+        assert_eq!(e.allocation, Some(m("60")));
+        // Other: 400 − (65 − 43 + 32 + 60) = 286.
+        assert_eq!(e.other, m("286"));
+        let sum = e.volume.unwrap() + e.price.unwrap() + e.fx.unwrap() + e.allocation.unwrap() + e.other;
+        assert_eq!(sum, m("400"));
+        assert_eq!(fx_rates(&october_detail()), [("EUR".to_string(), m("1.2"))].into());
+    }
+
+    #[test]
+    fn the_split_is_exact_with_unit_costs_that_do_not_divide() {
+        let json = r#"{"billing_month":"2026-09","currency":"USD","ingested_total":"10","allocated_total":"10",
+            "projects":[{"project":"p","tco_total":"10.00","shared_total":"0"}],
+            "report":{"fx_rates":{"EUR":"1.0837"},"usage_lines":{"p":[
+              {"category":"model_api","item":"m input","unit":"tokens","quantity":"3","cost":"10.00"}]}}}"#;
+        let prev = MonthPoint::from_json("x", json.as_bytes()).unwrap();
+        let detail = MonthDetail {
+            usage_lines: [("p".to_string(), vec![line("model_api", "m input", "tokens", "7", "23.33")])].into(),
+            fx: vec![eur(key("model_api", "m input", "tokens"), "1.0913", "23.33")],
+            ..Default::default()
+        };
+        let e = effects("p", m("23.33"), Money::ZERO, &prev, &detail);
+        let parts = e.volume.unwrap() + e.price.unwrap() + e.fx.unwrap() + e.allocation.unwrap() + e.other;
+        assert_eq!(parts, m("13.33"));
+        // All of the change is in the metered line, so other is only rounding of the 18th digit.
+        assert!(e.other.raw().abs() <= 2, "{e:?}");
+    }
+
+    #[test]
+    fn effects_an_old_summary_does_not_record_are_other() {
+        let json = r#"{"billing_month":"2026-09","currency":"USD","ingested_total":"1000","allocated_total":"1000",
+            "projects":[{"project":"p","tco_total":"1000"}]}"#;
+        let prev = MonthPoint::from_json("x", json.as_bytes()).unwrap();
+        let e = effects("p", m("1400"), m("260"), &prev, &october_detail());
+        assert_eq!(e, Effects { volume: None, price: None, fx: None, allocation: None, other: m("400") });
+        // A project absent last month: everything it receives is new.
+        let e = effects("q", m("50"), m("50"), &september(), &MonthDetail::default());
+        assert_eq!(
+            e,
+            Effects {
+                volume: Some(m("0")),
+                price: Some(m("0")),
+                fx: Some(m("0")),
+                allocation: Some(m("50")),
+                other: m("0")
+            }
+        );
+    }
+
+    fn november(tcos: [&str; 2]) -> (Summary, Vec<tally_allocate::Project>) {
+        let line = |name: &str, tco: &str| ProjectLine {
+            project: name.into(),
+            business_unit: "bu".into(),
+            tco_total: m(tco),
+            direct_total: m(tco),
+            shared_total: Money::ZERO,
+            by_category: TcoCategory::ALL.iter().map(|c| (c.as_str(), Money::ZERO)).collect(),
+        };
+        let projects = vec![line("a", tcos[0]), line("b", tcos[1])];
+        let allocated: Money = projects.iter().map(|p| p.tco_total).sum();
+        let total = allocated + m("2000");
+        let summary = Summary {
+            billing_month: BillingMonth::parse("2026-11").unwrap(),
+            currency: "USD".into(),
+            cost_measure: "EffectiveCost",
+            ingested_total: total,
+            allocated_total: allocated,
+            unallocated_total: m("2000"),
+            billed_total: total,
+            rows: 1,
+            by_category: TcoCategory::ALL.iter().map(|c| (c.as_str(), Money::ZERO)).collect(),
+            projects,
+            unallocated: TcoCategory::ALL.iter().map(|c| (c.as_str(), Money::ZERO)).collect(),
+            pools: vec![],
+            sources: vec![],
+            fx: vec![],
+            drift: vec![],
+            other_currencies: vec![],
+        };
+        let decl = |name: &str, budget: &str| tally_allocate::Project {
+            name: name.into(),
+            business_unit: "bu".into(),
+            cost_center: None,
+            gl_account: None,
+            monthly_budget: Some(m(budget)),
+        };
+        (summary, vec![decl("a", "40000"), decl("b", "20000")])
+    }
+
+    fn date(s: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn with_forecast(today: Option<&str>, last: &str) -> Report {
+        let (summary, projects) = november(["30000", "10000"]);
+        let detail = MonthDetail { last_charge_day: Some(date(last)), ..Default::default() };
+        let options = ReportOptions { today: today.map(date), ..Default::default() };
+        let journal = crate::chargeback::journal(&summary, &projects);
+        build(
+            &ReportInputs {
+                summary: &summary,
+                history: &[],
+                projects: &projects,
+                detail: &detail,
+                value: None,
+                options: &options,
+            },
+            &journal,
+        )
+    }
+
+    #[test]
+    fn month_end_forecast_from_the_run_rate_by_hand() {
+        // November has 30 days; data to the 20th: forecast = to date × 30 ÷ 20.
+        let r = with_forecast(Some("2026-11-28"), "2026-11-20");
+        let f = r.forecast.as_ref().unwrap();
+        assert_eq!((f.days_elapsed, f.days_in_month), (20, 30));
+        assert_eq!(f.last_charge_day, date("2026-11-20"));
+        assert_eq!(f.month_to_date, m("42000"));
+        assert_eq!(f.forecast, m("63000"));
+        let a = &r.projects[0];
+        let b = a.budget.as_ref().unwrap();
+        // 30,000 of 40,000 so far, 45,000 forecast: at risk.
+        assert_eq!(a.forecast, Some(m("45000")));
+        assert_eq!((b.status, b.forecast_variance), ("at risk", Some(m("-5000"))));
+        let b = r.projects[1].budget.as_ref().unwrap();
+        assert_eq!((b.status, b.forecast, b.forecast_variance), ("favourable", Some(m("15000")), Some(m("5000"))));
+    }
+
+    #[test]
+    fn no_forecast_without_today_for_another_month_or_a_complete_month() {
+        for (today, last) in
+            [(None, "2026-11-20"), (Some("2026-12-01"), "2026-11-20"), (Some("2026-11-30"), "2026-11-30")]
+        {
+            let r = with_forecast(today, last);
+            assert_eq!(r.forecast, None, "{today:?} {last}");
+            assert!(r.projects.iter().all(|p| p.forecast.is_none()));
+            let b = r.projects[0].budget.as_ref().unwrap();
+            assert_eq!((b.status, b.forecast), ("favourable", None));
+        }
     }
 }

@@ -137,17 +137,23 @@ fn summary() -> Summary {
     )
 }
 
-/// History: August (before fraud scoring started) and September, as published `summary.json` text (with usage for September).
+/// History: August (before fraud scoring started) and September, as published `summary.json`
+/// text (September with usage, shares and the support assistant's metered lines: its 30 days of
+/// Sonnet input and output in the frame below).
 fn history() -> Vec<MonthPoint> {
     let aug = r#"{"billing_month":"2026-08","currency":"USD","ingested_total":"150000.00","allocated_total":"140000.00",
         "projects":[{"project":"doc-search","tco_total":"14000.00"},{"project":"support-assistant","tco_total":"36000.00"}]}"#;
     let sep = r#"{"billing_month":"2026-09","currency":"USD","ingested_total":"159125.7685621158625902",
         "allocated_total":"148879.58","cost_measure":"EffectiveCost","rows":400,
-        "projects":[{"project":"doc-search","business_unit":"Legal & Knowledge","tco_total":"15496.835354749381042"},
-        {"project":"fraud-scoring","tco_total":"93705.190495513391"},
-        {"project":"support-assistant","tco_total":"39677.5584118530905482"}],
+        "projects":[{"project":"doc-search","business_unit":"Legal & Knowledge","tco_total":"15496.835354749381042","shared_total":"3100.00"},
+        {"project":"fraud-scoring","tco_total":"93705.190495513391","shared_total":"25000.00"},
+        {"project":"support-assistant","tco_total":"39677.5584118530905482","shared_total":"3000.00"}],
         "report":{"usage":{"support-assistant":{"tokens":"9000000000","input_tokens":"4000000000",
-        "cached_tokens":"4000000000","output_tokens":"1000000000","requests":0}}}}"#;
+        "cached_tokens":"4000000000","output_tokens":"1000000000","requests":0}},
+        "fx_rates":{},
+        "usage_lines":{"support-assistant":[
+          {"category":"model_api","item":"claude sonnet 4.5 input","unit":"tokens","quantity":"3990000000","cost":"12055.50"},
+          {"category":"model_api","item":"claude sonnet 4.5 output","unit":"tokens","quantity":"450000000","cost":"6750.00"}]}}}"#;
     vec![
         MonthPoint::from_json("2026-09/summary.json", sep.as_bytes()).unwrap(),
         MonthPoint::from_json("2026-08/summary.json", aug.as_bytes()).unwrap(),
@@ -407,6 +413,43 @@ fn the_headline_budget_roi_anomaly_and_savings_numbers() {
 }
 
 #[test]
+fn month_over_month_effects_against_the_published_september() {
+    let s = summary();
+    let r = render(&s, None).unwrap();
+    let sa = r.report.projects.iter().find(|p| p.project == "support-assistant").unwrap();
+    let mom = sa.month_over_month.as_ref().unwrap();
+    let e = &mom.effects;
+    // Sonnet input: 31 × 133M tokens against 30 × 133M, at September's 12,055.50 ÷ 3,990M:
+    // +401.85 volume; October's 13,700.10 − 12,457.35 = +1,242.75 price. Output: one more day
+    // at 225.00 (+225 volume, no price change). New this month: cache reads 31 × 58.50 and
+    // Haiku 31 × 10.00, volume.
+    assert_eq!(e.volume, Some(m("401.85") + m("225") + m("1813.50") + m("310")));
+    assert_eq!(e.price, Some(m("1242.75")));
+    assert_eq!(e.fx, Some(Money::ZERO));
+    assert_eq!(e.allocation, Some(sa.shared - m("3000")));
+    let parts = e.volume.unwrap() + e.price.unwrap() + e.fx.unwrap() + e.allocation.unwrap() + e.other;
+    assert_eq!(parts, mom.change);
+    assert_eq!(mom.change, sa.tco - m("39677.5584118530905482"));
+    // Every project's parts add up to its change, exactly.
+    for p in &r.report.projects {
+        let c = p.month_over_month.as_ref().unwrap();
+        let e = &c.effects;
+        let parts: Money = [e.volume, e.price, e.fx, e.allocation].iter().flatten().copied().sum::<Money>() + e.other;
+        assert_eq!(parts, c.change, "{}", p.project);
+    }
+    // The lines are published for next month's split and read back.
+    let point = MonthPoint::from_json("2026-10/summary.json", file(&r, "summary.json")).unwrap();
+    let lines = point.usage_lines("support-assistant").unwrap();
+    assert_eq!(lines, r.report.usage_lines["support-assistant"].as_slice());
+    assert_eq!(lines.len(), 4);
+    assert_eq!(point.shared("support-assistant"), Some(sa.shared));
+    assert_eq!(point.fx_rates(), Some(&BTreeMap::new()));
+    // No forecast without "today".
+    assert!(r.report.forecast.is_none());
+    assert!(text(&r, "tco.md").contains("## Month over month by effect"));
+}
+
+#[test]
 fn the_csv_journal_ties_out_to_the_allocated_total() {
     let s = summary();
     let r = render(&s, None).unwrap();
@@ -553,4 +596,46 @@ fn a_value_row_for_an_unknown_project_or_month_names_the_file_and_row() {
         err.to_string(),
         "value.csv: row 1, column month: unknown month 2026-11: the ledger has no costs for it"
     );
+}
+
+#[test]
+fn a_month_in_progress_gets_a_month_end_forecast_next_to_its_budget() {
+    // Data to 2026-10-20 (20 of 31 days), report made on the 22nd.
+    let s = summary();
+    let history = history();
+    let projects = projects();
+    let options = ReportOptions { today: chrono::NaiveDate::from_ymd_opt(2026, 10, 22), ..ReportOptions::default() };
+    let cut = month_start_micros(month("2026-10")) + 20 * 86_400_000_000i64;
+    let allocation = allocation().filter(col("ChargePeriodStart").cast(DataType::Int64).lt(lit(cut)));
+    let r = render_month(MonthInputs {
+        summary: &s,
+        history: &history,
+        projects: &projects,
+        allocation,
+        measure: CostMeasure::Effective,
+        value: None,
+        templates: None,
+        options: &options,
+    })
+    .unwrap();
+    let f = r.report.forecast.as_ref().unwrap();
+    assert_eq!((f.days_elapsed, f.days_in_month), (20, 31));
+    assert_eq!(f.forecast, s.ingested_total.mul_div(Money::from_int(31), Money::from_int(20)).unwrap());
+    // doc-search: 16,024.20 of 30,000 so far → forecast 24,837.51: favourable; support
+    // assistant: 43,897.01 of 45,000 → 68,040.36: at risk; fraud scoring already over.
+    let status = |name: &str| {
+        let p = r.report.projects.iter().find(|p| p.project == name).unwrap();
+        let b = p.budget.as_ref().unwrap();
+        assert_eq!(b.forecast, p.tco.mul_div(Money::from_int(31), Money::from_int(20)));
+        b.status
+    };
+    assert_eq!(status("doc-search"), "favourable");
+    assert_eq!(status("support-assistant"), "at risk");
+    assert_eq!(status("fraud-scoring"), "unfavourable");
+    assert!(text(&r, "tco.md").contains("## Month-end forecast"));
+    assert!(text(&r, "tco.html").contains("<h2>Month-end forecast</h2>"));
+    assert!(text(&r, "tco.html").contains(">at risk</td>"));
+    // "today" is not written to summary.json; only budget alerts over budget are raised.
+    assert!(!text(&r, "summary.json").contains("\"today\""));
+    assert_eq!(r.alerts.budgets.len(), 1);
 }
