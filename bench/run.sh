@@ -154,7 +154,7 @@ d = pl.scan_parquet("$data/fc-out/*.parquet").select(
     pl.len(), pl.col("BilledCost").sum(), pl.col("EffectiveCost").sum()).collect()
 print("focus-converter: %d rows, BilledCost %r, EffectiveCost %r (Float64 sums)" % d.row(0))
 PY
-printf '%-16s %10s %10s %10s %14s %14s\n' tool "wall (s)" "peak (MB)" "tree (MB)" "tally/tool t" "tally/tool mem"
+printf '%-16s %10s %10s %10s %14s %14s\n' tool "wall (s)" "peak (MB)" "tree (MB)" "tally/tool t" "tally/tool tree"
 for n in tally-cur focus-conv; do
     printf '%-16s %10.2f %10d %10d %14.2f %14.2f\n' "$n" "${wall[$n]}" "${rss[$n]}" "${tree[$n]}" \
         "$(python3 -c "print(${wall[tally-cur]}/${wall[$n]})")" "$(python3 -c "print(${tree[tally-cur]}/${tree[$n]})")"
