@@ -80,11 +80,9 @@ impl Format for AnthropicCosts {
         "Anthropic cost_report pages (billed amounts in cents, per workspace, model and token type)"
     }
 
-
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }
 
 #[cfg(test)]

@@ -96,9 +96,7 @@ impl Format for AnthropicUsage {
         "Anthropic usage_report/messages pages (tokens by type, cache TTL, workspace, API key), priced from the price book"
     }
 
-
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }

@@ -157,7 +157,6 @@ impl Format for LiteLlmSpend {
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }
 
 #[cfg(test)]

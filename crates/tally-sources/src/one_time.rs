@@ -96,5 +96,4 @@ impl Format for OneTime {
         rows.sort_by_key(|r| (r.month, r.row));
         to_ledger(&rows, input, self.name(), "billed")
     }
-
 }

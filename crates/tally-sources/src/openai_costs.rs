@@ -137,11 +137,9 @@ impl Format for OpenAiCosts {
         "OpenAI Costs API pages (billed amounts per day, project and line item), JSON or NDJSON"
     }
 
-
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }
 
 #[cfg(test)]

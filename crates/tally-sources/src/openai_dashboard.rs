@@ -146,5 +146,4 @@ impl Format for OpenAiDashboard {
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }

@@ -152,9 +152,7 @@ impl Format for OpenAiUsage {
         "OpenAI Usage API pages (completions, embeddings, images, audio, moderations, vector stores), JSON or NDJSON, priced from the price book"
     }
 
-
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         provider::to_ledger(&rows(input)?, input, NAME)
     }
-
 }

@@ -189,5 +189,4 @@ impl Format for People {
         }
         to_ledger(&rows, input, self.name(), "internal")
     }
-
 }

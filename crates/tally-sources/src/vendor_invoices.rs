@@ -56,5 +56,4 @@ impl Format for VendorInvoices {
         }
         to_ledger(&rows, input, self.name(), "billed")
     }
-
 }
