@@ -32,7 +32,7 @@ use tally_ledger::Money;
 use tally_pricing::Charge;
 
 use crate::litellm_spend::provider_of;
-use crate::provider::{self, cell, count, text, Loc, Row};
+use crate::provider::{self, count, text, Loc, Row};
 use crate::{BadCell, Format, Input, SourceError};
 
 /// The LiteLLM daily spend table format.
@@ -48,39 +48,15 @@ const ENTITIES: &[&str] = &["team_id", "user_id", "tag", "organization_id", "end
 
 fn records(input: &Input<'_>) -> Result<Vec<(String, Value)>, SourceError> {
     if provider::is_csv(input.path) {
-        let (columns, df) = provider::csv_rows(input, REQUIRED)?;
-        if !ENTITIES.iter().any(|e| columns.iter().any(|c| c == e)) {
+        let head = crate::CsvHead::read(input.path, input.object)?;
+        if !ENTITIES.iter().any(|e| head.columns.iter().any(|c| c == e)) {
             return Err(SourceError::MissingColumns {
                 object: input.object.to_string(),
                 columns: vec![format!("team_id (or {})", ENTITIES[1..].join(", "))],
             });
         }
-        let mut out = Vec::with_capacity(df.height());
-        for i in 0..df.height() {
-            let mut obj = Map::new();
-            for c in &columns {
-                if let Some(v) = cell(&df, c, i) {
-                    obj.insert(c.clone(), Value::String(v));
-                }
-            }
-            out.push((format!("row {} (line {})", i + 1, i + 2), Value::Object(obj)));
-        }
-        return Ok(out);
     }
-    let mut out = Vec::new();
-    for (at, doc) in provider::json_documents(input)? {
-        match doc {
-            Value::Object(mut o) if o.contains_key("data") => match o.remove("data") {
-                Some(Value::Array(items)) => {
-                    out.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{at}, record {}", i + 1), v)))
-                }
-                _ => return Err(Loc { object: input.object, at }.bad("`data` is not a list of daily spend records")),
-            },
-            v @ Value::Object(_) => out.push((at.replace("page", "record"), v)),
-            _ => return Err(Loc { object: input.object, at }.bad("not a daily spend record (a JSON object)")),
-        }
-    }
-    Ok(out)
+    provider::records(input, REQUIRED, "daily spend record")
 }
 
 /// Tags JSON of a `tag` (`project:search` → `{"tag":"project:search","project":"search"}`).

@@ -10,7 +10,7 @@ use polars::prelude::LazyFrame;
 use serde_json::{Map, Value};
 use tally_ledger::Money;
 
-use crate::provider::{self, cell, opt_count, text, Loc, Row};
+use crate::provider::{self, opt_count, text, Loc, Row};
 use crate::{Format, Input, SourceError};
 
 /// The LiteLLM spend log format.
@@ -57,34 +57,7 @@ pub fn tags_json(tags: &Value) -> Option<String> {
 }
 
 fn records(input: &Input<'_>) -> Result<Vec<(String, Value)>, SourceError> {
-    if provider::is_csv(input.path) {
-        let (columns, df) = provider::csv_rows(input, &["spend", "startTime", "model"])?;
-        let mut out = Vec::with_capacity(df.height());
-        for i in 0..df.height() {
-            let mut obj = Map::new();
-            for c in &columns {
-                if let Some(v) = cell(&df, c, i) {
-                    obj.insert(c.clone(), Value::String(v));
-                }
-            }
-            out.push((format!("row {} (line {})", i + 1, i + 2), Value::Object(obj)));
-        }
-        return Ok(out);
-    }
-    let mut out = Vec::new();
-    for (at, doc) in provider::json_documents(input)? {
-        match doc {
-            Value::Object(mut o) if o.contains_key("data") => match o.remove("data") {
-                Some(Value::Array(items)) => {
-                    out.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{at}, record {}", i + 1), v)))
-                }
-                _ => return Err(Loc { object: input.object, at }.bad("`data` is not a list of spend logs")),
-            },
-            v @ Value::Object(_) => out.push((at.replace("page", "record"), v)),
-            _ => return Err(Loc { object: input.object, at }.bad("not a spend log object")),
-        }
-    }
-    Ok(out)
+    provider::records(input, &["spend", "startTime", "model"], "spend log")
 }
 
 /// The ledger rows of the export.

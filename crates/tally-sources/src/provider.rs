@@ -374,6 +374,41 @@ pub fn csv_rows(input: &Input<'_>, required: &[&str]) -> Result<(Vec<String>, Da
     Ok((head.columns, df))
 }
 
+/// The records of a CSV or JSON export as JSON objects with where each one is (`row 3 (line 4)`,
+/// `page 1, record 2`): CSV rows (with the `required` columns) become objects of their non-empty
+/// cells; JSON may be one object per record, pages with a `data` list, or NDJSON of either.
+/// `what` names a record in messages.
+pub fn records(input: &Input<'_>, required: &[&str], what: &str) -> Result<Vec<(String, Value)>, SourceError> {
+    if is_csv(input.path) {
+        let (columns, df) = csv_rows(input, required)?;
+        let mut out = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            let mut obj = serde_json::Map::new();
+            for c in &columns {
+                if let Some(v) = cell(&df, c, i) {
+                    obj.insert(c.clone(), Value::String(v));
+                }
+            }
+            out.push((format!("row {} (line {})", i + 1, i + 2), Value::Object(obj)));
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for (at, doc) in json_documents(input)? {
+        match doc {
+            Value::Object(mut o) if o.contains_key("data") => match o.remove("data") {
+                Some(Value::Array(items)) => {
+                    out.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{at}, record {}", i + 1), v)))
+                }
+                _ => return Err(Loc { object: input.object, at }.bad(format!("`data` is not a list of {what}s"))),
+            },
+            v @ Value::Object(_) => out.push((at.replace("page", "record"), v)),
+            _ => return Err(Loc { object: input.object, at }.bad(format!("not a {what} (a JSON object)"))),
+        }
+    }
+    Ok(out)
+}
+
 /// The non-empty text of CSV column `name` at row `i`.
 pub fn cell(df: &DataFrame, name: &str, i: usize) -> Option<String> {
     str_at(df, name, i).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
