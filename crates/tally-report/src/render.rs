@@ -220,6 +220,10 @@ pub fn environment(dir: Option<&Path>, currency: &str) -> Result<Environment<'st
             })
             .unwrap_or_else(|| "–".into())
     });
+    env.add_filter("category", |v: Value| {
+        let s = v.as_str().unwrap_or_default().to_string();
+        tally_ledger::TcoCategory::parse(&s).map(|c| crate::report::category_label(c).to_string()).unwrap_or(s)
+    });
     env.add_filter("unit_cost", move |v: Value| parse(&v).map(format::unit_cost).unwrap_or_else(|| "–".into()));
     env.add_filter("count", move |v: Value| parse(&v).map(|m| format::grouped(m, 0)).unwrap_or_else(|| "–".into()));
     env.add_filter("pct", |v: Value| if v.is_none() || v.is_undefined() { "n/a".to_string() } else { format!("{v}%") });
