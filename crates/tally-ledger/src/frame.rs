@@ -212,10 +212,11 @@ impl RowsBuilder {
         self.push(name, Series::new(name.into(), values).into_column())
     }
 
-    /// A text column with one value on every row.
-    pub fn constant(mut self, name: &'static str, value: &str) -> Self {
-        self.exprs.insert(name, lit(value.to_string()));
-        self
+    /// A text column with one value on every row (a real column, so other expressions of the
+    /// builder can read it).
+    pub fn constant(self, name: &'static str, value: &str) -> Self {
+        let n = self.height;
+        self.push(name, Series::new(name.into(), vec![value; n]).into_column())
     }
 
     /// A money (or quantity) column.

@@ -388,11 +388,6 @@ impl Format for Azure {
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         to_ledger(&rows(input)?, input, NAME)
     }
-
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        // Every value is checked while reading the rows.
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use tally_ledger::{Money, TcoCategory};
 
 use crate::cloud::{any_to_json, count_of, month_bounds, to_ledger, token_type_of, CloudRow};
 use crate::provider::{json_documents, parse_instant};
-use crate::{BadCell, CsvHead, Format, Input, SourceError};
+use crate::{CsvHead, Format, Input, SourceError};
 
 /// The GCP billing export format.
 pub struct Gcp;
@@ -382,11 +382,6 @@ impl Format for Gcp {
 
     fn scan(&self, input: &Input<'_>) -> Result<LazyFrame, SourceError> {
         to_ledger(&rows(input)?, input, NAME)
-    }
-
-    fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
-        // Every value is checked while reading the rows.
-        Ok(None)
     }
 }
 

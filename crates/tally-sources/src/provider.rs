@@ -2,13 +2,12 @@
 //! access with locations for messages, pricing from the book, and building ledger frames from
 //! rows.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone as _, Utc};
 use polars::prelude::*;
 use serde_json::Value;
-use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger, str_at};
+use tally_ledger::frame::{billing_month_expr, category_expr, str_at, RowsBuilder};
 use tally_ledger::{schema, Money, MONEY_SCALE};
 use tally_pricing::{Charge, PriceBook, ServiceTier, Usage};
 
@@ -434,122 +433,62 @@ fn month_bounds(t: DateTime<Utc>) -> (i64, i64) {
 
 /// The ledger frame of `rows`.
 pub fn to_ledger(rows: &[Row], input: &Input<'_>, format: &'static str) -> Result<LazyFrame, SourceError> {
-    let n = rows.len();
-    let text = |name: &'static str, f: &dyn Fn(&Row) -> Option<String>| -> Column {
-        Series::new(name.into(), rows.iter().map(f).collect::<Vec<_>>()).into_column()
-    };
-    let constant = |name: &'static str, v: &str| -> Column { Series::new(name.into(), vec![v; n]).into_column() };
-    let money = |name: &'static str, f: &dyn Fn(&Row) -> Option<Money>| -> Column {
-        Int128Chunked::from_iter_options(name.into(), rows.iter().map(|r| f(r).map(Money::raw)))
-            .into_decimal_unchecked(38, MONEY_SCALE)
-            .into_series()
-            .into_column()
-    };
-    let time = |name: &'static str, f: &dyn Fn(&Row) -> i64| -> Column {
-        Int64Chunked::from_vec(name.into(), rows.iter().map(f).collect())
-            .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-            .into_series()
-            .into_column()
-    };
-    let int = |name: &'static str, f: &dyn Fn(&Row) -> Option<i64>| -> Column {
-        Series::new(name.into(), rows.iter().map(f).collect::<Vec<_>>()).into_column()
-    };
-    let columns = vec![
-        text("ProviderName", &|r| Some(r.provider.clone())),
-        text("PublisherName", &|r| Some(r.provider.clone())),
-        text("InvoiceIssuerName", &|r| Some(r.provider.clone())),
-        text("ServiceName", &|r| Some(r.service.clone())),
-        constant("ServiceCategory", AI_CATEGORY),
-        constant("ServiceSubcategory", GENAI_SUBCATEGORY),
-        constant("ChargeCategory", "Usage"),
-        constant("ChargeFrequency", "Usage-Based"),
-        time("ChargePeriodStart", &|r| r.start.timestamp_micros()),
-        time("ChargePeriodEnd", &|r| r.end.timestamp_micros()),
-        time("BillingPeriodStart", &|r| month_bounds(r.start).0),
-        time("BillingPeriodEnd", &|r| month_bounds(r.start).1),
-        text("BillingAccountId", &|r| Some(r.account.clone())),
-        text("BillingAccountName", &|r| r.account_name.clone()),
-        text("SubAccountId", &|r| r.sub_account.clone()),
-        text("BillingCurrency", &|r| Some(r.currency.clone())),
-        text("PricingCurrency", &|r| Some(r.currency.clone())),
-        money("BilledCost", &|r| Some(r.cost)),
-        money("EffectiveCost", &|r| Some(r.cost)),
-        money("ListCost", &|r| Some(r.cost)),
-        money("ContractedCost", &|r| Some(r.cost)),
-        money("ListUnitPrice", &|r| r.unit_price),
-        money("ContractedUnitPrice", &|r| r.unit_price),
-        money("ConsumedQuantity", &|r| r.consumed),
-        text("ConsumedUnit", &|r| r.consumed_unit.clone()),
-        money("PricingQuantity", &|r| r.pricing_quantity),
-        text("PricingUnit", &|r| r.pricing_unit.clone()),
-        text("ChargeDescription", &|r| r.description.clone()),
-        text("Tags", &|r| r.tags.clone()),
-        int(schema::X_SOURCE_ROW, &|r| Some(r.row)),
-        text(schema::X_MODEL, &|r| r.model.clone()),
-        text(schema::X_TOKEN_TYPE, &|r| r.token_type.clone()),
-        int(schema::X_TOKEN_COUNT, &|r| r.token_count),
-        int(schema::X_REQUEST_COUNT, &|r| r.request_count),
-        text(schema::X_COST_BASIS, &|r| Some(r.cost_basis.to_string())),
-        text(schema::X_WORKSPACE, &|r| r.workspace.clone()),
-        text(schema::X_API_KEY, &|r| r.api_key.clone()),
-        text(schema::X_TEAM, &|r| r.team.clone()),
-        text(schema::X_USER, &|r| r.user.clone()),
-        text(schema::X_SERVICE_TIER, &|r| r.service_tier.clone()),
-    ];
-    let names: Vec<&'static str> = vec![
-        "ProviderName",
-        "PublisherName",
-        "InvoiceIssuerName",
-        "ServiceName",
-        "ServiceCategory",
-        "ServiceSubcategory",
-        "ChargeCategory",
-        "ChargeFrequency",
-        "ChargePeriodStart",
-        "ChargePeriodEnd",
-        "BillingPeriodStart",
-        "BillingPeriodEnd",
-        "BillingAccountId",
-        "BillingAccountName",
-        "SubAccountId",
-        "BillingCurrency",
-        "PricingCurrency",
-        "BilledCost",
-        "EffectiveCost",
-        "ListCost",
-        "ContractedCost",
-        "ListUnitPrice",
-        "ContractedUnitPrice",
-        "ConsumedQuantity",
-        "ConsumedUnit",
-        "PricingQuantity",
-        "PricingUnit",
-        "ChargeDescription",
-        "Tags",
-        schema::X_SOURCE_ROW,
-        schema::X_MODEL,
-        schema::X_TOKEN_TYPE,
-        schema::X_TOKEN_COUNT,
-        schema::X_REQUEST_COUNT,
-        schema::X_COST_BASIS,
-        schema::X_WORKSPACE,
-        schema::X_API_KEY,
-        schema::X_TEAM,
-        schema::X_USER,
-        schema::X_SERVICE_TIER,
-    ];
-    let df = DataFrame::new(n, columns).map_err(|source| SourceError::Polars {
-        object: input.object.to_string(),
-        action: "building the ledger rows",
-        source,
-    })?;
-    let mut exprs: HashMap<&'static str, Expr> = names.into_iter().map(|c| (c, col(c))).collect();
-    exprs.insert(schema::X_SOURCE, lit(input.source.to_string()));
-    exprs.insert(schema::X_SOURCE_FORMAT, lit(format));
-    exprs.insert(schema::X_SOURCE_OBJECT, lit(input.object.to_string()));
-    exprs.insert(schema::X_BILLING_MONTH, billing_month_expr());
-    exprs.insert(schema::X_TCO_CATEGORY, category_expr(input.category_rules));
-    Ok(select_ledger(df.lazy(), exprs))
+    let texts = |f: &dyn Fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let moneys = |f: &dyn Fn(&Row) -> Option<Money>| rows.iter().map(f).collect::<Vec<_>>();
+    let ints = |f: &dyn Fn(&Row) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
+    let times = |f: &dyn Fn(&Row) -> i64| rows.iter().map(|r| Some(f(r))).collect::<Vec<_>>();
+    RowsBuilder::new(rows.len())
+        .text("ProviderName", texts(&|r| Some(r.provider.clone())))
+        .text("PublisherName", texts(&|r| Some(r.provider.clone())))
+        .text("InvoiceIssuerName", texts(&|r| Some(r.provider.clone())))
+        .text("ServiceName", texts(&|r| Some(r.service.clone())))
+        .constant("ServiceCategory", AI_CATEGORY)
+        .constant("ServiceSubcategory", GENAI_SUBCATEGORY)
+        .constant("ChargeCategory", "Usage")
+        .constant("ChargeFrequency", "Usage-Based")
+        .time("ChargePeriodStart", times(&|r| r.start.timestamp_micros()))
+        .time("ChargePeriodEnd", times(&|r| r.end.timestamp_micros()))
+        .time("BillingPeriodStart", times(&|r| month_bounds(r.start).0))
+        .time("BillingPeriodEnd", times(&|r| month_bounds(r.start).1))
+        .text("BillingAccountId", texts(&|r| Some(r.account.clone())))
+        .text("BillingAccountName", texts(&|r| r.account_name.clone()))
+        .text("SubAccountId", texts(&|r| r.sub_account.clone()))
+        .text("BillingCurrency", texts(&|r| Some(r.currency.clone())))
+        .text("PricingCurrency", texts(&|r| Some(r.currency.clone())))
+        .money("BilledCost", moneys(&|r| Some(r.cost)))
+        .money("EffectiveCost", moneys(&|r| Some(r.cost)))
+        .money("ListCost", moneys(&|r| Some(r.cost)))
+        .money("ContractedCost", moneys(&|r| Some(r.cost)))
+        .money("ListUnitPrice", moneys(&|r| r.unit_price))
+        .money("ContractedUnitPrice", moneys(&|r| r.unit_price))
+        .money("ConsumedQuantity", moneys(&|r| r.consumed))
+        .text("ConsumedUnit", texts(&|r| r.consumed_unit.clone()))
+        .money("PricingQuantity", moneys(&|r| r.pricing_quantity))
+        .text("PricingUnit", texts(&|r| r.pricing_unit.clone()))
+        .text("ChargeDescription", texts(&|r| r.description.clone()))
+        .text("Tags", texts(&|r| r.tags.clone()))
+        .int(schema::X_SOURCE_ROW, ints(&|r| Some(r.row)))
+        .text(schema::X_MODEL, texts(&|r| r.model.clone()))
+        .text(schema::X_TOKEN_TYPE, texts(&|r| r.token_type.clone()))
+        .int(schema::X_TOKEN_COUNT, ints(&|r| r.token_count))
+        .int(schema::X_REQUEST_COUNT, ints(&|r| r.request_count))
+        .text(schema::X_COST_BASIS, texts(&|r| Some(r.cost_basis.to_string())))
+        .text(schema::X_WORKSPACE, texts(&|r| r.workspace.clone()))
+        .text(schema::X_API_KEY, texts(&|r| r.api_key.clone()))
+        .text(schema::X_TEAM, texts(&|r| r.team.clone()))
+        .text(schema::X_USER, texts(&|r| r.user.clone()))
+        .text(schema::X_SERVICE_TIER, texts(&|r| r.service_tier.clone()))
+        .constant(schema::X_SOURCE, input.source)
+        .constant(schema::X_SOURCE_FORMAT, format)
+        .constant(schema::X_SOURCE_OBJECT, input.object)
+        .expr(schema::X_BILLING_MONTH, billing_month_expr())
+        .expr(schema::X_TCO_CATEGORY, category_expr(input.category_rules))
+        .build()
+        .map_err(|source| SourceError::Polars {
+            object: input.object.to_string(),
+            action: "building the ledger rows",
+            source,
+        })
 }
 
 #[cfg(test)]
