@@ -67,13 +67,8 @@ pub struct CategoryRule {
 pub fn category_expr(rules: &[CategoryRule]) -> Expr {
     let cat = col("ServiceCategory");
     let sub = col("ServiceSubcategory").fill_null(lit(""));
-    let tokens = col("PricingUnit")
-        .fill_null(lit(""))
-        .str()
-        .to_lowercase()
-        .str()
-        .contains(lit("token"), false)
-        .or(col("ConsumedUnit").fill_null(lit("")).str().to_lowercase().str().contains(lit("token"), false));
+    let token_unit = |c: &str| col(c).str().contains(lit("(?i)token"), false).fill_null(lit(false));
+    let tokens = token_unit("PricingUnit").or(token_unit("ConsumedUnit"));
     let ai = cat.clone().eq(lit("AI and Machine Learning"));
     let governance = is_in_list(cat.clone(), &["Security", "Identity"]);
     let mgmt = cat.clone().eq(lit("Management and Governance"));
@@ -106,7 +101,9 @@ pub fn parquet_options() -> ParquetWriteOptions {
     ParquetWriteOptions {
         compression: ParquetCompression::Zstd(None),
         statistics: StatisticsOptions::default(),
-        row_group_size: None,
+        // Row groups of 64Ki rows: a streaming write buffers about one row group per thread, so
+        // this bounds memory (Polars' default is about 120k rows).
+        row_group_size: Some(65_536),
         ..Default::default()
     }
 }
@@ -123,25 +120,41 @@ pub fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
     Ok(())
 }
 
-/// Writes `lf` to a local Parquet file and computes `aggregate` over the same rows in the same
-/// streaming pass (the input is read once), returning the aggregate.
-pub fn sink_parquet_and_aggregate(
-    lf: LazyFrame,
-    path: &Path,
-    aggregate: impl FnOnce(LazyFrame) -> LazyFrame,
-) -> PolarsResult<DataFrame> {
-    let base = lf.cache();
-    let opt = base.get_current_optimizations();
-    let target = SinkTarget::Path(PlRefPath::new(path.to_string_lossy().as_ref()));
-    let sink = base.clone().sink(
-        SinkDestination::File { target },
-        FileWriteFormat::Parquet(std::sync::Arc::new(parquet_options())),
-        UnifiedSinkArgs { mkdir: true, ..Default::default() },
-    )?;
-    let agg = aggregate(base);
-    let mut out =
-        LazyFrame::collect_all_with_engine(vec![sink.logical_plan, agg.logical_plan], Engine::Streaming, opt)?;
-    out.pop().ok_or_else(|| PolarsError::ComputeError("no aggregate computed".into()))
+/// Collects `lf` with the streaming engine (memory bounded by what the query keeps, not by its
+/// input).
+pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    // One query, one result frame (several only come from `collect_all`).
+    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
+}
+
+/// The null count of each of `columns` in a Parquet file, from its row groups' statistics (no
+/// data is read): `None` for a column the footer has no null count for.
+pub fn parquet_null_counts(path: &Path, columns: &[&str]) -> PolarsResult<Vec<Option<u64>>> {
+    let file = std::fs::File::open(path)?;
+    let metadata = ParquetReader::new(file).get_metadata()?.clone();
+    let mut out: Vec<Option<u64>> = vec![Some(0); columns.len()];
+    let mut seen = vec![false; columns.len()];
+    for group in &metadata.row_groups {
+        for chunk in group.parquet_columns() {
+            let path = &chunk.descriptor().path_in_schema;
+            let Some(i) = path.first().and_then(|n| columns.iter().position(|c| *c == n.as_str())) else {
+                continue;
+            };
+            seen[i] = true;
+            let nulls = chunk.statistics(&metadata.footer_buf).and_then(Result::ok).and_then(|s| s.null_count());
+            out[i] = match (out[i], nulls.and_then(|n| u64::try_from(n).ok())) {
+                (Some(total), Some(n)) => Some(total + n),
+                _ => None,
+            };
+        }
+    }
+    // A file with no row groups has no nulls; a column absent from a file that has some is unknown.
+    for (i, seen) in seen.into_iter().enumerate() {
+        if !seen && !metadata.row_groups.is_empty() {
+            out[i] = None;
+        }
+    }
+    Ok(out)
 }
 
 /// Scans ledger Parquet files (all with the ledger schema) as one frame.

@@ -14,7 +14,8 @@
 //! parts beside it (every `reportKeys` object must exist, and every part in its folder must be
 //! listed), so a delivery with a missing or foreign part is an error naming the object.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
@@ -172,6 +173,8 @@ pub(crate) struct Plan {
     pub dtypes: HashMap<String, DataType>,
     /// Date format of each date column read as text.
     pub formats: HashMap<String, String>,
+    /// Text columns the mapping reads, cleaned once by [`Plan::cleaned`] however often used.
+    pub texts: RefCell<BTreeSet<String>>,
 }
 
 impl Plan {
@@ -179,16 +182,32 @@ impl Plan {
         self.dtypes.contains_key(&self.style.name(legacy))
     }
 
-    /// A text column (null when absent or empty).
+    /// A text column (null when absent or empty), read from the frame [`Plan::cleaned`] returns.
     fn text(&self, legacy: &str) -> Expr {
         let name = self.style.name(legacy);
-        match self.dtypes.get(&name) {
-            Some(_) => {
-                let c = col(name.as_str()).cast(DataType::String).str().strip_chars(lit(NULL));
-                when(c.clone().eq(lit(""))).then(lit(NULL).cast(DataType::String)).otherwise(c)
-            }
-            None => lit(NULL).cast(DataType::String),
+        if self.dtypes.contains_key(&name) {
+            let e = col(name.as_str());
+            self.texts.borrow_mut().insert(name);
+            e
+        } else {
+            lit(NULL).cast(DataType::String)
         }
+    }
+
+    /// The scan with every text column used so far as text, empty values made null: each column
+    /// once, however many expressions read it. (Values are kept as exported, not trimmed: AWS
+    /// does not pad them, and trimming copied every string of every column.)
+    fn cleaned(&self) -> LazyFrame {
+        let exprs: Vec<Expr> = self
+            .texts
+            .borrow()
+            .iter()
+            .map(|name| {
+                let c = col(name.as_str()).cast(DataType::String);
+                when(c.clone().eq(lit(""))).then(lit(NULL).cast(DataType::String)).otherwise(c).alias(name.as_str())
+            })
+            .collect();
+        self.lf.clone().with_columns(exprs)
     }
 
     /// A decimal column, exact (null when absent).
@@ -303,7 +322,7 @@ pub(crate) fn plan(input: &Input<'_>, style: Style, all_text: bool) -> Result<Pl
         .with_missing_is_null(true)
         .finish()
         .map_err(polars_err(input.object, "reading the CSV header"))?;
-    Ok(Plan { lf, style, dtypes, formats })
+    Ok(Plan { lf, style, dtypes, formats, texts: RefCell::default() })
 }
 
 fn plan_parquet(input: &Input<'_>, style: Style) -> Result<Plan, SourceError> {
@@ -353,7 +372,7 @@ fn plan_parquet(input: &Input<'_>, style: Style) -> Result<Plan, SourceError> {
             .rename([tmp.as_str()], [name.as_str()], true);
         dtypes.insert(name, DataType::String);
     }
-    Ok(Plan { lf, style, dtypes, formats: HashMap::new() })
+    Ok(Plan { lf, style, dtypes, formats: HashMap::new(), texts: RefCell::default() })
 }
 
 /// A Parquet map value (list of `{key, value}` structs) as JSON object text.
@@ -482,7 +501,9 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
         .when(is_in_list(t.clone(), USAGE_TYPES))
         .then(lit("Usage"))
         .otherwise(lit("Adjustment"));
-    let is_usage = is_in_list(t.clone(), USAGE_TYPES);
+    // Derived once per row into temporary columns, then read by many expressions.
+    let mut derived: Vec<Expr> = vec![is_in_list(t.clone(), USAGE_TYPES).alias(IS_USAGE)];
+    let is_usage = col(IS_USAGE);
     let frequency = when(is_usage.clone())
         .then(lit("Usage-Based"))
         .when(is_in_list(t.clone(), &["RIFee", "SavingsPlanRecurringFee", "Tax"]))
@@ -496,11 +517,20 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     let code = p.text("lineItem/ProductCode");
     let usage_type = p.text("lineItem/UsageType");
     let family = p.product("productFamily", "product_family");
-    let bedrock =
-        family.clone().eq(lit("Amazon Bedrock")).or(code.clone().eq(lit("AmazonBedrock"))).fill_null(lit(false));
+    derived.push(
+        family
+            .clone()
+            .eq(lit("Amazon Bedrock"))
+            .or(code.clone().eq(lit("AmazonBedrock")))
+            .fill_null(lit(false))
+            .alias(BEDROCK),
+    );
+    let bedrock = col(BEDROCK);
     let inference = p.product("inference_type", "inference_type").fill_null(lit(""));
-    let ut = usage_type.clone().fill_null(lit("")).str().to_lowercase();
-    let inf = inference.clone().str().to_lowercase();
+    derived.push(usage_type.clone().fill_null(lit("")).str().to_lowercase().alias(UT));
+    derived.push(inference.str().to_lowercase().alias(INF));
+    let ut = col(UT);
+    let inf = col(INF);
     let token_type = when(
         ut.clone().str().contains(lit("cache-?read"), false).or(inf.clone().str().contains(lit("cache read"), true)),
     )
@@ -515,6 +545,8 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     .then(lit("output"))
     .otherwise(lit(NULL).cast(DataType::String));
     let token_type = when(bedrock.clone()).then(token_type).otherwise(lit(NULL).cast(DataType::String));
+    let derived_token_type = token_type.alias(TOKEN_TYPE);
+    let token_type = col(TOKEN_TYPE);
     let model_from_usage = usage_type
         .clone()
         .str()
@@ -662,7 +694,11 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     x.insert(GPU, gpu);
     // Two steps: the FOCUS columns first, then what is derived from them.
     let names: Vec<&'static str> = x.keys().copied().filter(|k| *k != GPU).collect();
-    let lf = p.lf.select(x.drain().map(|(k, e)| e.alias(k)).collect::<Vec<_>>());
+    let lf = p
+        .cleaned()
+        .with_columns(derived)
+        .with_columns([derived_token_type])
+        .select(x.drain().map(|(k, e)| e.alias(k)).collect::<Vec<_>>());
     let chain = when(col(GPU))
         .then(lit(TcoCategory::Compute.as_str()))
         .when(
@@ -679,6 +715,11 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
 }
 
 const GPU: &str = "__gpu";
+const IS_USAGE: &str = "__is_usage";
+const BEDROCK: &str = "__bedrock";
+const UT: &str = "__usage_type_lower";
+const INF: &str = "__inference_lower";
+const TOKEN_TYPE: &str = "__token_type";
 
 /// The local folder an object lives in, when the object is a local path (not a URL): the only
 /// case where the parts of its delivery can be looked at beside it.

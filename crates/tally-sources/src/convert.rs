@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use tally_ledger::frame::{money_at, sink_parquet_and_aggregate, str_at, u64_at};
+use tally_ledger::frame::{
+    collect_streaming, money_at, parquet_null_counts, scan_ledger, sink_parquet, str_at, u64_at,
+};
 use tally_ledger::schema::{self, ledger_columns};
 use tally_ledger::Money;
 
@@ -60,29 +62,30 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
     };
     let lf = if format.name() == "focus" { lf } else { tally_ledger::frame::conform_focus(lf) };
     let lf = if inputs.iter().any(|i| i.quantities_only) { quantities_only(lf) } else { lf };
-    // One pass: write the rows and, from the same stream, total them per month and currency
-    // and count the nulls of every mandatory column (values that could not be read are nulls).
+    // Write the rows in one streaming pass (a second consumer of the same stream would make
+    // Polars funnel it through one thread), then total what was written: the month and currency
+    // totals from four columns of the file, the nulls of every mandatory column (values that
+    // could not be read are nulls) from the row groups' statistics.
+    if let Err(e) = sink_parquet(lf, dest) {
+        locate(format, inputs)?;
+        return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
+    }
     let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
-    let aggregate = |lf: LazyFrame| {
-        let mut aggs = vec![
-            len().alias("rows"),
-            col("BilledCost").sum().alias("billed"),
-            col("EffectiveCost").sum().alias("effective"),
-        ];
-        aggs.extend(required.iter().map(|c| col(*c).null_count().alias(format!("__nulls_{c}"))));
-        lf.group_by([col(schema::X_BILLING_MONTH), col("BillingCurrency")])
-            .agg(aggs)
-            .sort([schema::X_BILLING_MONTH, "BillingCurrency"], SortMultipleOptions::default().with_nulls_last(true))
-    };
-    let totals = match sink_parquet_and_aggregate(lf, dest, aggregate) {
-        Ok(df) => df,
-        Err(e) => {
-            locate(format, inputs)?;
-            return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
-        }
-    };
-    for c in &required {
-        let n: u64 = (0..totals.height()).map(|i| u64_at(&totals, &format!("__nulls_{c}"), i)).sum();
+    let nulls = parquet_null_counts(dest, &required).map_err(polars_err(first, "reading back the written file"))?;
+    let written = scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the written file"))?;
+    for (c, n) in required.iter().zip(nulls) {
+        let n = match n {
+            Some(n) => n,
+            None => u64_at(
+                &written
+                    .clone()
+                    .select([col(*c).null_count().alias("n")])
+                    .collect()
+                    .map_err(polars_err(first, "counting empty values"))?,
+                "n",
+                0,
+            ),
+        };
         if n > 0 {
             locate(format, inputs)?;
             return Err(SourceError::Unreadable {
@@ -91,7 +94,7 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
             });
         }
     }
-    Ok(stats_of(&totals))
+    stats(written, first)
 }
 /// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns.
 fn quantities_only(lf: LazyFrame) -> LazyFrame {
@@ -118,16 +121,16 @@ fn locate(format: &dyn Format, inputs: &[Input<'_>]) -> Result<(), SourceError> 
 
 /// Exact totals of a ledger frame per month and currency.
 pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
-    let df = lf
-        .group_by([col(schema::X_BILLING_MONTH), col("BillingCurrency")])
-        .agg([
-            len().alias("rows"),
-            col("BilledCost").sum().alias("billed"),
-            col("EffectiveCost").sum().alias("effective"),
-        ])
-        .sort([schema::X_BILLING_MONTH, "BillingCurrency"], Default::default())
-        .collect()
-        .map_err(polars_err(object, "totalling"))?;
+    let df = collect_streaming(
+        lf.group_by([col(schema::X_BILLING_MONTH), col("BillingCurrency")])
+            .agg([
+                len().alias("rows"),
+                col("BilledCost").sum().alias("billed"),
+                col("EffectiveCost").sum().alias("effective"),
+            ])
+            .sort([schema::X_BILLING_MONTH, "BillingCurrency"], Default::default()),
+    )
+    .map_err(polars_err(object, "totalling"))?;
     Ok(stats_of(&df))
 }
 
