@@ -132,11 +132,18 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// - `POLARS_CSV_CHUNK_SIZE`: 8 MiB read-ahead chunks (Polars' default is 32 MiB).
 /// - `POLARS_ROW_GROUP_PREFETCH_SIZE`: read ahead 4 Parquet row groups, not up to 128, so that
 ///   reading a large ledger back does not hold a slice of it that grows with its size.
+/// - `POLARS_FORCE_STREAMING`: every query (the totals, checks and report aggregations too, not
+///   only the writes) runs on the streaming engine, which holds what it aggregates rather than
+///   the columns it reads.
 ///
 /// Peak memory of `tally convert` then stays flat as the input grows: 406 MB for 1M FOCUS rows,
 /// 421 MB for 10M (`bench/run.sh`).
-const POLARS_DEFAULTS: [(&str, &str); 3] =
-    [("POLARS_FORCE_ASYNC", "1"), ("POLARS_CSV_CHUNK_SIZE", "8388608"), ("POLARS_ROW_GROUP_PREFETCH_SIZE", "4")];
+const POLARS_DEFAULTS: [(&str, &str); 4] = [
+    ("POLARS_FORCE_ASYNC", "1"),
+    ("POLARS_CSV_CHUNK_SIZE", "8388608"),
+    ("POLARS_ROW_GROUP_PREFETCH_SIZE", "4"),
+    ("POLARS_FORCE_STREAMING", "1"),
+];
 
 fn main() -> ExitCode {
     // Before any thread starts (and before Polars reads its configuration).
