@@ -77,10 +77,7 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
         let n = match n {
             Some(n) => n,
             None => u64_at(
-                &written
-                    .clone()
-                    .select([col(*c).null_count().alias("n")])
-                    .collect()
+                &collect_streaming(written.clone().select([col(*c).null_count().alias("n")]))
                     .map_err(polars_err(first, "counting empty values"))?,
                 "n",
                 0,
