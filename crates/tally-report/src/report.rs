@@ -339,12 +339,19 @@ pub struct Roi {
     pub payback_month: Option<BillingMonth>,
 }
 
+/// Whether traffic of `model` could move to another chat model (and take it): not an embedding,
+/// speech, image or moderation model, whose tokens do a different job.
+fn is_chat_model(model: &str) -> bool {
+    let m = model.to_ascii_lowercase();
+    !["embed", "whisper", "tts", "transcribe", "dall-e", "image", "moderation", "rerank"].iter().any(|k| m.contains(k))
+}
+
 /// A unit cost: TCO ÷ volume.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct UnitCost {
-    /// `conversations`, `request`, `1,000 tokens`, …
+    /// `conversations` (a value metric), `API request`, `1,000 tokens`, …
     pub unit: String,
-    /// Volume.
+    /// Volume, in that unit (thousands of tokens for `1,000 tokens`).
     pub units: Money,
     /// TCO per unit (18 decimals; shown with four).
     pub cost: Money,
@@ -647,7 +654,7 @@ fn savings(
                 cost += *c;
             }
         }
-        if tokens > Money::ZERO && cost > Money::ZERO {
+        if tokens > Money::ZERO && cost > Money::ZERO && is_chat_model(model) {
             by_project.entry(project.as_str()).or_default().push((model.as_str(), tokens, cost));
         }
     }
@@ -696,7 +703,7 @@ fn savings(
                 .filter(|p| p.requests > 0)
                 .and_then(|p| p.tokens.mul_div(one, Money::from_int(i64::try_from(p.requests).unwrap_or(i64::MAX))));
             if let Some(now) = now {
-                per_unit.push(("request".into(), now, before));
+                per_unit.push(("API request".into(), now, before));
             }
         } else if let Some(v) = value {
             // Volume metrics only (rows with units and no value): conversations, searches…
@@ -893,11 +900,14 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
         if u.requests > 0 {
             let units = Money::from_int(i64::try_from(u.requests).unwrap_or(i64::MAX));
             if let Some(cost) = p.tco_total.mul_div(one, units) {
-                unit_costs.push(UnitCost { unit: "request".into(), units, cost });
+                // API requests from the usage exports; a value metric may also count requests
+                // (of the product, not of the API), so the label tells them apart.
+                unit_costs.push(UnitCost { unit: "API request".into(), units, cost });
             }
         }
-        if let Some(cost) = p.tco_total.mul_div(Money::from_int(1000), u.tokens) {
-            unit_costs.push(UnitCost { unit: "1,000 tokens".into(), units: u.tokens, cost });
+        let thousand = Money::from_int(1000);
+        if let (Some(cost), Some(units)) = (p.tco_total.mul_div(thousand, u.tokens), u.tokens.mul_div(one, thousand)) {
+            unit_costs.push(UnitCost { unit: "1,000 tokens".into(), units, cost });
         }
         projects.push(ProjectReport {
             project: p.project.clone(),
@@ -971,6 +981,16 @@ mod tests {
 
     fn m(s: &str) -> Money {
         Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn routing_only_moves_traffic_between_chat_models() {
+        for model in ["gpt-4.1-mini-2025-04-14", "claude haiku 4.5", "gemini-2.5-flash"] {
+            assert!(is_chat_model(model), "{model}");
+        }
+        for model in ["text-embedding-3-small", "Titan Embeddings G1", "whisper-1", "gpt-4o-mini-tts", "dall-e-3"] {
+            assert!(!is_chat_model(model), "{model}");
+        }
     }
 
     fn line(category: &str, item: &str, unit: &str, quantity: &str, cost: &str) -> UsageLine {
