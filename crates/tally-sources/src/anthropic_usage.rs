@@ -78,7 +78,17 @@ pub fn rows(input: &Input<'_>) -> Result<Vec<Row>, SourceError> {
                 row.model = Some(model.clone());
                 row.service_tier = service_tier.clone();
                 row.request_count = if j == 0 { requests } else { None };
-                price_row(&mut row, book, &loc, &model, charge, Money::from_int(n), tier, context)?;
+                price_row(
+                    &mut row,
+                    book,
+                    &loc,
+                    &model,
+                    charge,
+                    Money::from_int(n),
+                    tier,
+                    context,
+                    input.quantities_only,
+                )?;
                 row.description = Some(format!("{model} {}", charge.token_type().replace('_', " ")));
                 out.push(row);
             }

@@ -93,16 +93,21 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
     }
     stats(written, first)
 }
-/// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns.
+/// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns (a row with
+/// no price keeps no estimate and its `unpriced` basis).
 fn quantities_only(lf: LazyFrame) -> LazyFrame {
     let zero = || lit(0i32).cast(tally_ledger::MONEY_DTYPE);
+    let unpriced = col(schema::X_COST_BASIS).eq(lit(crate::provider::UNPRICED)).fill_null(lit(false));
     lf.with_columns([
-        col("EffectiveCost").alias(schema::X_ESTIMATED_COST),
+        when(unpriced.clone())
+            .then(lit(NULL).cast(tally_ledger::MONEY_DTYPE))
+            .otherwise(col("EffectiveCost"))
+            .alias(schema::X_ESTIMATED_COST),
         zero().alias("BilledCost"),
         zero().alias("EffectiveCost"),
         zero().alias("ListCost"),
         zero().alias("ContractedCost"),
-        lit("quantities").alias(schema::X_COST_BASIS),
+        when(unpriced).then(lit(crate::provider::UNPRICED)).otherwise(lit("quantities")).alias(schema::X_COST_BASIS),
     ])
 }
 

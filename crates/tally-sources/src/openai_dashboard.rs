@@ -121,7 +121,7 @@ pub fn rows(input: &Input<'_>) -> Result<Vec<Row>, SourceError> {
             row.service_tier = if batch { Some("batch".to_string()) } else { service_tier.clone() };
             row.request_count = if j == 0 { requests } else { None };
             if let Some(book) = book {
-                price_row(&mut row, book, &loc, &model, charge, Money::from_int(n), tier, None)?;
+                price_row(&mut row, book, &loc, &model, charge, Money::from_int(n), tier, None, input.quantities_only)?;
             }
             row.description = Some(format!("{model} {}", charge.token_type().replace('_', " ")));
             out.push(row);

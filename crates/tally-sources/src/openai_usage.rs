@@ -134,7 +134,7 @@ pub fn rows(input: &Input<'_>) -> Result<Vec<Row>, SourceError> {
                 row.model = Some(model.clone());
                 row.service_tier = if batch { Some("batch".to_string()) } else { service_tier.clone() };
                 row.request_count = if j == 0 { requests } else { None };
-                price_row(&mut row, book, &loc, &model, charge, quantity, tier, None)?;
+                price_row(&mut row, book, &loc, &model, charge, quantity, tier, None, input.quantities_only)?;
                 row.description = Some(format!("{model} {}", charge.token_type().replace('_', " ")));
                 out.push(row);
             }

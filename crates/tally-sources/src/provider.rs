@@ -63,7 +63,7 @@ pub struct Row {
     pub token_count: Option<i64>,
     /// x_request_count.
     pub request_count: Option<i64>,
-    /// x_cost_basis: `billed` or `estimated`.
+    /// x_cost_basis: `billed`, `estimated` or [`UNPRICED`].
     pub cost_basis: &'static str,
     /// x_workspace.
     pub workspace: Option<String>,
@@ -124,6 +124,9 @@ impl Row {
     }
 }
 
+/// `x_cost_basis` of a quantities-only usage row whose model has no price: tokens, no estimate.
+pub const UNPRICED: &str = "unpriced";
+
 /// Where a record is, for messages.
 #[derive(Clone, Debug)]
 pub struct Loc<'a> {
@@ -146,6 +149,10 @@ pub fn require_book<'a>(input: &Input<'a>, format: &'static str) -> Result<&'a P
 }
 
 /// Prices a row's quantity from the book: sets the cost, unit price and `estimated` basis.
+///
+/// A model the book does not know is an error, unless the source is quantities-only (another
+/// export bills the same usage): then the row keeps its tokens with no estimate, basis
+/// `unpriced`, and the nightly run goes on with a warning.
 #[allow(clippy::too_many_arguments)]
 pub fn price_row(
     row: &mut Row,
@@ -156,13 +163,27 @@ pub fn price_row(
     quantity: Money,
     tier: ServiceTier,
     request_input_tokens: Option<u64>,
+    quantities_only: bool,
 ) -> Result<(), SourceError> {
     let usage = Usage { model, charge, quantity, tier, request_input_tokens, date: row.start.date_naive() };
-    let priced = book.price(&usage).map_err(|source| SourceError::Unpriced {
-        object: loc.object.to_string(),
-        location: loc.at.clone(),
-        source,
-    })?;
+    let priced = match book.price(&usage) {
+        Ok(priced) => priced,
+        Err(tally_pricing::PriceError::UnknownModel { .. }) if quantities_only => {
+            tracing::warn!(
+                object = loc.object,
+                location = %loc.at,
+                model,
+                "model not in the price book: tokens kept, no cost estimate (the source is quantities-only)"
+            );
+            row.set_quantity(charge, quantity);
+            row.cost = Money::ZERO;
+            row.cost_basis = UNPRICED;
+            return Ok(());
+        }
+        Err(source) => {
+            return Err(SourceError::Unpriced { object: loc.object.to_string(), location: loc.at.clone(), source })
+        }
+    };
     row.set_quantity(charge, quantity);
     row.cost = priced.cost;
     row.unit_price = Some(priced.unit_price);

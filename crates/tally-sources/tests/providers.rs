@@ -32,19 +32,22 @@ fn m(s: &str) -> Money {
 
 /// Converts `files` with `format` and returns the ledger frame written.
 fn convert(format: &str, files: &[PathBuf], prices: Option<&PriceBook>) -> Result<DataFrame, SourceError> {
+    convert_as(format, files, prices, false)
+}
+
+/// [`convert`], with the inputs quantities-only or not.
+fn convert_as(
+    format: &str,
+    files: &[PathBuf],
+    prices: Option<&PriceBook>,
+    quantities_only: bool,
+) -> Result<DataFrame, SourceError> {
     let f = format_by_name(format)?;
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let inputs: Vec<Input<'_>> = files
         .iter()
         .zip(&names)
-        .map(|(path, name)| Input {
-            path,
-            object: name,
-            source: "test",
-            category_rules: &[],
-            prices,
-            quantities_only: false,
-        })
+        .map(|(path, name)| Input { path, object: name, source: "test", category_rules: &[], prices, quantities_only })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out.parquet");
@@ -322,6 +325,27 @@ fn a_model_missing_from_the_price_book_is_an_error_naming_it() {
     let b = book();
     let e = error("openai-usage", "m.json", &openai_page("gpt-9-turbo", false), Some(&b));
     assert!(e.contains("m.json") && e.contains("bucket 1, result 1") && e.contains("gpt-9-turbo"), "{e}");
+}
+
+#[test]
+fn a_quantities_only_source_keeps_the_tokens_of_an_unpriced_model_with_no_estimate() {
+    let b = book();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "q.json", &openai_page("gpt-9-turbo", false));
+    let df = convert_as("openai-usage", &[p], Some(&b), true).unwrap();
+    // 1000 input tokens of which 400 cached, 100 output: three rows, all kept, none priced.
+    let t = totals(&df);
+    assert_eq!((t.rows, t.tokens, t.requests, t.cost), (3, 1100, 2, Money::ZERO));
+    for i in 0..df.height() {
+        assert_eq!(str_at(&df, "x_cost_basis", i).as_deref(), Some("unpriced"));
+        assert_eq!(str_at(&df, "x_model", i).as_deref(), Some("gpt-9-turbo"));
+    }
+    assert_eq!(df.column("x_estimated_cost").unwrap().null_count(), 3);
+    // A known model in the same export still gets its estimate.
+    let p = write(dir.path(), "k.json", &openai_page("gpt-4o", false));
+    let df = convert_as("openai-usage", &[p], Some(&b), true).unwrap();
+    assert_eq!(df.column("x_estimated_cost").unwrap().null_count(), 0);
+    assert!((0..df.height()).all(|i| str_at(&df, "x_cost_basis", i).as_deref() == Some("quantities")));
 }
 
 #[test]
