@@ -424,9 +424,9 @@ fn legacy_tags(plan: &Plan) -> Expr {
         .iter()
         .filter_map(|n| {
             let key = serde_json::Value::String(tag_key(n)?.to_string()).to_string();
-            let v = col(n.as_str()).cast(DataType::String);
-            let piece = concat_str([lit(format!("{key}:\"")), json_escaped(v.clone()), lit("\"")], "", false);
-            Some(when(v.clone().is_not_null().and(v.neq(lit("")))).then(piece).otherwise(lit(NULL)))
+            // Empty values are null in the cleaned text column, and a piece with a null is null.
+            let v = plan.text(n);
+            Some(concat_str([lit(format!("{key}:\"")), json_escaped(v), lit("\"")], "", false))
         })
         .collect();
     if pieces.is_empty() {
