@@ -130,18 +130,19 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// - `POLARS_FORCE_ASYNC`: read local files as a stream of chunks. Otherwise Polars memory-maps
 ///   a local CSV, and the mapped pages count as resident memory that grows with the file.
 /// - `POLARS_CSV_CHUNK_SIZE`: 8 MiB read-ahead chunks (Polars' default is 32 MiB).
-/// - `POLARS_ROW_GROUP_PREFETCH_SIZE`: read ahead 4 Parquet row groups, not up to 128, so that
-///   reading a large ledger back does not hold a slice of it that grows with its size.
+/// - `POLARS_ROW_GROUP_PREFETCH_SIZE`: read ahead one Parquet row group, not up to 128. With 4,
+///   `tally run` peaked at 0.88, 1.23 and 1.93 GB for 1M, 2M and 4M rows; with 1 at 644, 705 and
+///   701 MB, in the same time.
 /// - `POLARS_FORCE_STREAMING`: every query (the totals, checks and report aggregations too, not
 ///   only the writes) runs on the streaming engine, which holds what it aggregates rather than
 ///   the columns it reads.
 ///
 /// Peak memory of `tally convert` then hardly grows with the input: 362 MB for 1M FOCUS rows,
-/// 405 MB for 10M (`bench/run.sh`).
+/// 374 MB for 4M, 405 MB for 10M (`bench/run.sh`).
 const POLARS_DEFAULTS: [(&str, &str); 4] = [
     ("POLARS_FORCE_ASYNC", "1"),
     ("POLARS_CSV_CHUNK_SIZE", "8388608"),
-    ("POLARS_ROW_GROUP_PREFETCH_SIZE", "4"),
+    ("POLARS_ROW_GROUP_PREFETCH_SIZE", "1"),
     ("POLARS_FORCE_STREAMING", "1"),
 ];
 

@@ -108,6 +108,13 @@ pub const ROLE_CASCADE: &str = "cascade";
 pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project], pools: &[pools::Pool]) -> LazyFrame {
     let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
     let known = |e: Expr| is_in_list(e, &names).fill_null(lit(false));
+    // The tag values rules take projects from, read once each into a column (which `known`
+    // then compares with the project names in place).
+    let mut tags: Vec<&str> = rules.iter().filter_map(|r| r.project_from_tag.as_deref()).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    let tag_column = |t: &str| format!("__tag_{}", tags.iter().position(|x| *x == t).unwrap_or_default());
+    let lf = lf.with_columns(tags.iter().map(|t| tag_value(t).alias(tag_column(t))).collect::<Vec<_>>());
     let mut project = lit(NULL).cast(DataType::String);
     let mut rule_id = lit(NULL).cast(DataType::String);
     for (i, rule) in rules.iter().enumerate().rev() {
@@ -115,8 +122,9 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project], pools: &[p
         let value = match (&rule.project, &rule.project_from_tag) {
             (Some(p), _) => lit(p.clone()),
             (None, Some(t)) => {
-                cond = cond.and(known(tag_value(t)));
-                tag_value(t)
+                let tag = col(tag_column(t));
+                cond = cond.and(known(tag.clone()));
+                tag
             }
             (None, None) => continue,
         };
@@ -153,6 +161,7 @@ pub fn attribute(lf: LazyFrame, rules: &[Rule], projects: &[Project], pools: &[p
             lit(NULL).cast(tally_ledger::MONEY_DTYPE).alias(X_ALLOCATION_WEIGHT),
             lit(NULL).cast(tally_ledger::MONEY_DTYPE).alias(X_ALLOCATION_WEIGHT_TOTAL),
         ])
+        .drop(by_name((0..tags.len()).map(|i| format!("__tag_{i}")), true, false))
 }
 
 /// The rows of the allocation dataset for pool shares, with the same columns as
