@@ -138,7 +138,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 ///   the columns it reads.
 ///
 /// Peak memory of `tally convert` then hardly grows with the input: 362 MB for 1M FOCUS rows,
-/// 374 MB for 4M, 405 MB for 10M (`bench/run.sh`).
+/// 374 MB for 4M, 400 MB for 10M (`bench/run.sh`).
 const POLARS_DEFAULTS: [(&str, &str); 4] = [
     ("POLARS_FORCE_ASYNC", "1"),
     ("POLARS_CSV_CHUNK_SIZE", "8388608"),
