@@ -127,9 +127,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Polars engine settings tally runs with, unless the environment already sets them.
 ///
-/// - `POLARS_FORCE_ASYNC`: read local files as a stream of chunks. Otherwise Polars memory-maps
-///   a local CSV, and the mapped pages count as resident memory that grows with the file.
-/// - `POLARS_CSV_CHUNK_SIZE`: 8 MiB read-ahead chunks (Polars' default is 32 MiB).
+/// - `POLARS_FORCE_ASYNC`: read local Parquet files as a stream of chunks rather than through a
+///   memory map whose pages count as resident memory that grows with the file. (Local CSV
+///   inputs are memory-mapped by tally itself, which lets the pages go behind the reader: see
+///   `tally-sources`' `mapped` module.)
+/// - `POLARS_CSV_CHUNK_SIZE`: 8 MiB read-ahead chunks (Polars' default is 32 MiB) for a CSV that
+///   cannot be mapped.
 /// - `POLARS_ROW_GROUP_PREFETCH_SIZE`: read ahead one Parquet row group, not up to 128. With 4,
 ///   `tally run` peaked at 0.88, 1.23 and 1.93 GB for 1M, 2M and 4M rows; with 1 at 644, 705 and
 ///   701 MB, in the same time.
@@ -137,8 +140,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 ///   only the writes) runs on the streaming engine, which holds what it aggregates rather than
 ///   the columns it reads.
 ///
-/// Peak memory of `tally convert` then hardly grows with the input: 362 MB for 1M FOCUS rows,
-/// 374 MB for 4M, 400 MB for 10M (`bench/run.sh`).
+/// Peak memory of `tally convert` then hardly grows with the input (`bench/run.sh`, README
+/// "Benchmarks").
 const POLARS_DEFAULTS: [(&str, &str); 4] = [
     ("POLARS_FORCE_ASYNC", "1"),
     ("POLARS_CSV_CHUNK_SIZE", "8388608"),
@@ -154,6 +157,10 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
+    if let Err(msg) = tally_ledger::frame::parquet_compression() {
+        let _ = writeln!(std::io::stderr(), "error: {msg}");
+        return ExitCode::from(EXIT_USER);
+    }
     let default_level = if cli.quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));

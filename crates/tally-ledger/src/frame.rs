@@ -5,7 +5,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::condition::{is_in_list, Conditions};
+#[cfg(test)]
+use crate::condition::is_in_list;
+use crate::condition::Conditions;
 use crate::schema::{self, ledger_columns};
 use crate::TcoCategory;
 
@@ -65,30 +67,69 @@ pub struct CategoryRule {
 /// identity and governance are security & compliance (but observability and support are
 /// infrastructure), everything else is infrastructure. `rules` are checked first, in order.
 pub fn category_expr(rules: &[CategoryRule]) -> Expr {
-    let cat = col("ServiceCategory");
-    let sub = col("ServiceSubcategory").fill_null(lit(""));
-    let token_unit = |c: &str| col(c).str().contains(lit("(?i)token"), false).fill_null(lit(false));
-    let tokens = token_unit("PricingUnit").or(token_unit("ConsumedUnit"));
-    let ai = cat.clone().eq(lit("AI and Machine Learning"));
-    let governance = is_in_list(cat.clone(), &["Security", "Identity"]);
-    let mgmt = cat.clone().eq(lit("Management and Governance"));
-    let mgmt_infra =
-        is_in_list(sub, &["Observability", "Support", "Cost Management", "Architecture", "Disaster Recovery"]);
-    let mut chain = when(ai.clone().and(sub_is_genai().or(tokens)))
-        .then(lit(TcoCategory::ModelApi.as_str()))
-        .when(ai.or(cat.clone().eq(lit("Compute"))))
-        .then(lit(TcoCategory::Compute.as_str()))
-        .when(governance.or(mgmt.and(mgmt_infra.not())))
-        .then(lit(TcoCategory::SecurityCompliance.as_str()))
-        .otherwise(lit(TcoCategory::Infrastructure.as_str()));
+    // One pass over the four columns in Rust: the same decision as a chain of Polars comparisons
+    // and string searches (some twenty expressions), at a fraction of its cost per row.
+    let inputs = [col("ServiceCategory"), col("ServiceSubcategory"), col("PricingUnit"), col("ConsumedUnit")];
+    let mut chain = map_multiple(default_category_column, inputs, |_: &Schema, fields: &[Field]| {
+        Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
+    });
     for rule in rules.iter().rev() {
         chain = when(rule.when.to_expr()).then(lit(rule.category.as_str())).otherwise(chain);
     }
     chain
 }
 
-fn sub_is_genai() -> Expr {
-    col("ServiceSubcategory").eq(lit("Generative AI")).fill_null(lit(false))
+fn default_category_column(cols: &mut [Column]) -> PolarsResult<Column> {
+    let [cat, sub, pricing_unit, consumed_unit] = cols else {
+        polars_bail!(ComputeError: "the TCO category needs four columns, got {}", cols.len());
+    };
+    let text = |c: &Column| c.cast(&DataType::String);
+    let (cat, sub, pu, cu) = (text(cat)?, text(sub)?, text(pricing_unit)?, text(consumed_unit)?);
+    let (cat, sub, pu, cu) = (cat.str()?, sub.str()?, pu.str()?, cu.str()?);
+    let out: StringChunked = cat
+        .iter()
+        .zip(sub.iter())
+        .zip(pu.iter().zip(cu.iter()))
+        .map(|((c, s), (p, u))| Some(default_category(c, s, p, u).as_str()))
+        .collect();
+    Ok(out.with_name(cat.name().clone()).into_column())
+}
+
+/// The default TCO category of one row (see [`category_expr`]).
+pub fn default_category(
+    cat: Option<&str>,
+    sub: Option<&str>,
+    pricing_unit: Option<&str>,
+    consumed_unit: Option<&str>,
+) -> TcoCategory {
+    let Some(cat) = cat else { return TcoCategory::Infrastructure };
+    let sub = sub.unwrap_or("");
+    match cat {
+        "AI and Machine Learning" => {
+            let tokens = pricing_unit.is_some_and(mentions_tokens) || consumed_unit.is_some_and(mentions_tokens);
+            if sub == "Generative AI" || tokens {
+                TcoCategory::ModelApi
+            } else {
+                TcoCategory::Compute
+            }
+        }
+        "Compute" => TcoCategory::Compute,
+        "Security" | "Identity" => TcoCategory::SecurityCompliance,
+        "Management and Governance"
+            if !matches!(
+                sub,
+                "Observability" | "Support" | "Cost Management" | "Architecture" | "Disaster Recovery"
+            ) =>
+        {
+            TcoCategory::SecurityCompliance
+        }
+        _ => TcoCategory::Infrastructure,
+    }
+}
+
+/// Whether a unit counts tokens: `Tokens`, `1K tokens`, `1M TOKENS` (ASCII, any case).
+fn mentions_tokens(unit: &str) -> bool {
+    unit.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"token"))
 }
 
 /// `BillingPeriodStart` as `YYYY-MM`.
@@ -96,14 +137,43 @@ pub fn billing_month_expr() -> Expr {
     col("BillingPeriodStart").dt().strftime("%Y-%m")
 }
 
+/// The environment variable that picks the Parquet compression of every dataset tally writes.
+pub const COMPRESSION_ENV: &str = "TALLY_PARQUET_COMPRESSION";
+
+/// The Parquet compression named by [`COMPRESSION_ENV`]: `snappy` (the default), `zstd`, `lz4`
+/// (LZ4_RAW) or `none`.
+///
+/// Snappy is the default because every Parquet reader has it (DuckDB, Spark, Athena, BigQuery,
+/// Redshift Spectrum, pandas) and it costs little: a 1M-row FOCUS conversion takes about 0.3 s
+/// less than with zstd, for files about 40% larger (139 MB against 100 MB).
+pub fn parquet_compression() -> Result<ParquetCompression, String> {
+    match std::env::var(COMPRESSION_ENV) {
+        Err(_) => Ok(ParquetCompression::Snappy),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "" | "snappy" => Ok(ParquetCompression::Snappy),
+            "zstd" => Ok(ParquetCompression::Zstd(None)),
+            "lz4" | "lz4_raw" => Ok(ParquetCompression::Lz4Raw),
+            "none" | "uncompressed" => Ok(ParquetCompression::Uncompressed),
+            other => Err(format!(
+                "{COMPRESSION_ENV}=`{other}` is not a Parquet compression tally writes (snappy, zstd, lz4, none)"
+            )),
+        },
+    }
+}
+
 /// Parquet settings for every dataset tally writes.
 pub fn parquet_options() -> ParquetWriteOptions {
     ParquetWriteOptions {
-        compression: ParquetCompression::Zstd(None),
+        // The binary refuses an unknown value before any work; a library caller gets the default.
+        compression: parquet_compression().unwrap_or(ParquetCompression::Snappy),
         statistics: StatisticsOptions::default(),
         // Row groups of 64Ki rows: a streaming write buffers about one row group per thread, so
         // this bounds memory (Polars' default is about 120k rows).
         row_group_size: Some(65_536),
+        // Strings are written from Polars' string views as they are; the default (the oldest Arrow
+        // compatibility level) first copies every string column into one contiguous buffer. The
+        // Parquet columns are the same BYTE_ARRAY/UTF8 either way.
+        compat_level: Some(CompatLevel::newest()),
         ..Default::default()
     }
 }
@@ -268,4 +338,83 @@ pub fn month_start_micros(month: crate::layout::BillingMonth) -> i64 {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp_micros())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The category as a chain of Polars expressions: the definition the one-pass function
+    /// replaced, kept as the reference it must agree with.
+    fn reference_chain() -> Expr {
+        let cat = col("ServiceCategory");
+        let sub = col("ServiceSubcategory").fill_null(lit(""));
+        let token_unit = |c: &str| col(c).str().contains(lit("(?i)token"), false).fill_null(lit(false));
+        let tokens = token_unit("PricingUnit").or(token_unit("ConsumedUnit"));
+        let genai = col("ServiceSubcategory").eq(lit("Generative AI")).fill_null(lit(false));
+        let ai = cat.clone().eq(lit("AI and Machine Learning"));
+        let governance = is_in_list(cat.clone(), &["Security", "Identity"]);
+        let mgmt = cat.clone().eq(lit("Management and Governance"));
+        let mgmt_infra =
+            is_in_list(sub, &["Observability", "Support", "Cost Management", "Architecture", "Disaster Recovery"]);
+        when(ai.clone().and(genai.or(tokens)))
+            .then(lit("model_api"))
+            .when(ai.or(cat.eq(lit("Compute"))))
+            .then(lit("compute"))
+            .when(governance.or(mgmt.and(mgmt_infra.not())))
+            .then(lit("security_compliance"))
+            .otherwise(lit("infrastructure"))
+    }
+
+    #[test]
+    fn the_one_pass_category_agrees_with_the_expression_chain_on_every_combination() -> PolarsResult<()> {
+        let cats = [
+            None,
+            Some("AI and Machine Learning"),
+            Some("Compute"),
+            Some("Security"),
+            Some("Identity"),
+            Some("Management and Governance"),
+            Some("Storage"),
+            Some("Networking"),
+            Some(""),
+        ];
+        let subs = [
+            None,
+            Some("Generative AI"),
+            Some("Machine Learning"),
+            Some("Observability"),
+            Some("Support"),
+            Some("Cost Management"),
+            Some("Architecture"),
+            Some("Disaster Recovery"),
+            Some("Other (Compute)"),
+        ];
+        let units =
+            [None, Some("Tokens"), Some("1K tokens"), Some("1M TOKENS"), Some("Hours"), Some("GB-Mo"), Some("Toke")];
+        let (mut c, mut s, mut p, mut u) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for cat in cats {
+            for sub in subs {
+                for pu in units {
+                    for cu in units {
+                        c.push(cat);
+                        s.push(sub);
+                        p.push(pu);
+                        u.push(cu);
+                    }
+                }
+            }
+        }
+        let df = df!("ServiceCategory" => c, "ServiceSubcategory" => s, "PricingUnit" => p, "ConsumedUnit" => u)?;
+        let out =
+            df.lazy().select([category_expr(&[]).alias("fast"), reference_chain().alias("reference")]).collect()?;
+        let fast: Vec<Option<&str>> = out.column("fast")?.str()?.iter().collect();
+        let reference: Vec<Option<&str>> = out.column("reference")?.str()?.iter().collect();
+        assert_eq!(fast.len(), cats.len() * subs.len() * units.len() * units.len());
+        assert_eq!(fast, reference);
+        for want in ["model_api", "compute", "security_compliance", "infrastructure"] {
+            assert!(fast.contains(&Some(want)), "{want} is covered");
+        }
+        Ok(())
+    }
 }

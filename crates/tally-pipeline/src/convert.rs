@@ -68,6 +68,6 @@ pub async fn convert(opts: &ConvertOptions) -> Result<ConvertStats, PipelineErro
         .collect();
     let dest = scratch.path().join("out.parquet");
     let stats = convert_to_parquet(format, &inputs, &dest)?;
-    out.upload_file(&out_name, &dest).await?;
+    out.publish_file(&out_name, &dest).await?;
     Ok(stats)
 }

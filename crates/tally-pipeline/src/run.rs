@@ -479,7 +479,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     }
     for rel in &report.files_written {
         if let Some(path) = work.staged.get(rel) {
-            out.upload_file(rel, path).await?;
+            out.publish_file(rel, path).await?;
         }
     }
     for rel in &report.files_deleted {

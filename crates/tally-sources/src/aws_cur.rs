@@ -315,7 +315,7 @@ pub(crate) fn plan(input: &Input<'_>, style: Style, all_text: bool) -> Result<Pl
         dtypes.insert(name.clone(), dtype.clone());
         sch.with_column(name.as_str().into(), dtype);
     }
-    let lf = LazyCsvReader::new(PlRefPath::new(input.path.to_string_lossy().as_ref()))
+    let lf = LazyCsvReader::new_with_sources(crate::mapped::csv_sources(input.path))
         .with_has_header(true)
         .with_schema(Some(Arc::new(sch)))
         .with_row_index(Some(RowIndex { name: ROW.into(), offset: 1 }))

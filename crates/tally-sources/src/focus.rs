@@ -18,6 +18,7 @@ use crate::{BadCell, CsvHead, Format, Input, SourceError};
 pub struct Focus;
 
 const ROW: &str = "__tally_row";
+const MONTH: &str = "__tally_month";
 
 fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
@@ -112,7 +113,7 @@ fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsEr
 }
 
 fn csv_reader(path: &Path, schema: Schema) -> LazyCsvReader {
-    LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
+    LazyCsvReader::new_with_sources(crate::mapped::csv_sources(path))
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
         .with_row_index(Some(RowIndex { name: ROW.into(), offset: 1 }))
@@ -227,7 +228,18 @@ impl Format for Focus {
         for (c, dtype) in &present {
             exprs.insert(c.name, typed(c, dtype, &formats));
         }
-        let lf = lf.with_columns(exprs.drain().map(|(k, e)| e.alias(k)).collect::<Vec<_>>());
+        // `YYYY-MM` straight from the text when the dates are written in UTC (a `Z` or no
+        // offset): slicing a string is cheaper than formatting a parsed date for every row.
+        let month_from_text =
+            present.iter().any(|(c, dtype)| c.name == "BillingPeriodStart" && dtype == &DataType::String)
+                && formats
+                    .get("BillingPeriodStart")
+                    .is_some_and(|f| !f.contains("%z") && !f.contains("%:z") && !f.contains("%#z"));
+        let mut with: Vec<Expr> = exprs.drain().map(|(k, e)| e.alias(k)).collect();
+        if month_from_text {
+            with.push(col("BillingPeriodStart").str().slice(lit(0), lit(7)).alias(MONTH));
+        }
+        let lf = lf.with_columns(with);
         let mut x: HashMap<&'static str, Expr> = HashMap::new();
         for (c, _) in &present {
             x.insert(c.name, col(c.name));
@@ -236,7 +248,7 @@ impl Format for Focus {
         x.insert(schema::X_SOURCE_FORMAT, lit(self.name()));
         x.insert(schema::X_SOURCE_OBJECT, lit(input.object.to_string()));
         x.insert(schema::X_SOURCE_ROW, col(ROW));
-        x.insert(schema::X_BILLING_MONTH, billing_month_expr());
+        x.insert(schema::X_BILLING_MONTH, if month_from_text { col(MONTH) } else { billing_month_expr() });
         x.insert(schema::X_TCO_CATEGORY, category_expr(input.category_rules));
         x.insert(schema::X_COST_BASIS, lit("billed"));
         Ok(select_ledger(lf, x))

@@ -17,6 +17,7 @@ pub mod gcp;
 mod internal;
 pub mod litellm_daily;
 pub mod litellm_spend;
+mod mapped;
 pub mod one_time;
 pub mod openai_costs;
 pub mod openai_dashboard;

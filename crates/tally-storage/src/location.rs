@@ -437,6 +437,39 @@ impl Location {
         Ok(())
     }
 
+    /// Publishes a finished local file at `rel`, consuming it. On local storage the file is
+    /// renamed into place (atomic: readers see the old file or the new one, never a part), after
+    /// a copy beside the destination when the two are on different file systems; elsewhere it is
+    /// uploaded as by [`Location::upload_file`]. Saves writing large outputs twice.
+    pub async fn publish_file(&self, rel: &str, local: &FsPath) -> Result<(), StorageError> {
+        if self.scheme != Scheme::Local {
+            return self.upload_file(rel, local).await;
+        }
+        let dest = PathBuf::from("/").join(self.key(rel).as_ref());
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+        }
+        if std::fs::rename(local, &dest).is_ok() {
+            return Ok(());
+        }
+        // Another file system (or a rename refused for another reason): copy beside the
+        // destination, then rename there, so the destination still changes in one step.
+        let mut aside = dest.clone().into_os_string();
+        aside.push(format!(".tally-{}.tmp", std::process::id()));
+        let aside = PathBuf::from(aside);
+        let copied = std::fs::copy(local, &aside).map_err(io_err("writing", &aside));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&aside);
+            return Err(e);
+        }
+        if let Err(source) = std::fs::rename(&aside, &dest) {
+            let _ = std::fs::remove_file(&aside);
+            return Err(StorageError::Io { action: "writing", path: dest.display().to_string(), source });
+        }
+        let _ = std::fs::remove_file(local);
+        Ok(())
+    }
+
     /// Deletes the object at `rel`; a missing object is not an error.
     pub async fn delete(&self, rel: &str) -> Result<(), StorageError> {
         match self.store.delete(&self.key(rel)).await {
@@ -511,6 +544,32 @@ mod tests {
     fn bad_scheme_is_named() {
         let err = Location::open("ftp://host/x").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("unsupported URL scheme `ftp`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn publishing_a_local_file_moves_it_into_place_and_replaces_the_old_one() -> Result<(), StorageError> {
+        let dir = tempfile::tempdir().map_err(io_err("creating", FsPath::new("tmp")))?;
+        let out = Location::open(&dir.path().join("out").to_string_lossy())?;
+        for (i, body) in ["first", "second"].iter().enumerate() {
+            let staged = dir.path().join(format!("staged-{i}"));
+            std::fs::write(&staged, body).map_err(io_err("writing", &staged))?;
+            out.publish_file("ledger/billing_month=2026-10/part-0.parquet", &staged).await?;
+            assert!(!staged.exists(), "the staged file is consumed");
+        }
+        let published = dir.path().join("out/ledger/billing_month=2026-10/part-0.parquet");
+        assert_eq!(std::fs::read_to_string(&published).ok().as_deref(), Some("second"));
+        let names: Vec<_> = std::fs::read_dir(published.parent().unwrap_or(dir.path()))
+            .map_err(io_err("listing", dir.path()))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, ["part-0.parquet"], "nothing left beside it");
+
+        let mem = Location::open("memory://unit-test/publish")?;
+        let staged = dir.path().join("staged-mem");
+        std::fs::write(&staged, "m").map_err(io_err("writing", &staged))?;
+        mem.publish_file("x.parquet", &staged).await?;
+        assert_eq!(mem.read_bytes("x.parquet").await?, Some(Bytes::from_static(b"m")));
+        Ok(())
     }
 
     #[tokio::test]
