@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use chrono::Datelike;
 use polars::prelude::*;
 
 #[cfg(test)]
@@ -132,9 +133,34 @@ fn mentions_tokens(unit: &str) -> bool {
     unit.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"token"))
 }
 
-/// `BillingPeriodStart` as `YYYY-MM`.
+/// `BillingPeriodStart` as `YYYY-MM` (in UTC).
+///
+/// Computed from the timestamp in Rust, with the text of the previous row's month reused:
+/// formatting a date per row with `strftime` costs several times more.
 pub fn billing_month_expr() -> Expr {
-    col("BillingPeriodStart").dt().strftime("%Y-%m")
+    col("BillingPeriodStart").map(
+        |c: Column| {
+            let utc = c.cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?;
+            let micros = utc.to_physical_repr();
+            let micros = micros.i64()?;
+            let mut out = StringChunkedBuilder::new(c.name().clone(), micros.len());
+            let mut last: Option<(i32, u32, String)> = None;
+            for ts in micros.iter() {
+                let ym = ts.and_then(chrono::DateTime::from_timestamp_micros).map(|d| (d.year(), d.month()));
+                match ym {
+                    None => out.append_null(),
+                    Some((y, m)) => {
+                        if last.as_ref().is_none_or(|(ly, lm, _)| (*ly, *lm) != (y, m)) {
+                            last = Some((y, m, format!("{y:04}-{m:02}")));
+                        }
+                        out.append_value(last.as_ref().map(|(_, _, s)| s.as_str()).unwrap_or_default());
+                    }
+                }
+            }
+            Ok(out.finish().into_column())
+        },
+        |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 /// The environment variable that picks the Parquet compression of every dataset tally writes.
@@ -364,6 +390,41 @@ mod tests {
             .when(governance.or(mgmt.and(mgmt_infra.not())))
             .then(lit("security_compliance"))
             .otherwise(lit("infrastructure"))
+    }
+
+    #[test]
+    fn billing_months_agree_with_strftime() -> PolarsResult<()> {
+        let day = 86_400_000_000i64;
+        let micros: Vec<Option<i64>> = [
+            Some(0),
+            None,
+            Some(-1),
+            Some(1_790_812_800_000_000),
+            Some(1_790_812_800_000_000 - 1),
+            Some(-400 * 365 * day),
+        ]
+        .into_iter()
+        .chain((0..800).map(|i| Some(1_700_000_000_000_000 + i * day / 3)))
+        .collect();
+        let df = df!("BillingPeriodStart" => micros)?;
+        let ts = col("BillingPeriodStart")
+            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+            .dt()
+            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise);
+        let out = df
+            .lazy()
+            .with_columns([ts.alias("BillingPeriodStart")])
+            .select([
+                billing_month_expr().alias("fast"),
+                col("BillingPeriodStart").dt().strftime("%Y-%m").alias("reference"),
+            ])
+            .collect()?;
+        let fast: Vec<Option<&str>> = out.column("fast")?.str()?.iter().collect();
+        let reference: Vec<Option<&str>> = out.column("reference")?.str()?.iter().collect();
+        assert_eq!(fast, reference);
+        assert_eq!(fast[0], Some("1970-01"));
+        assert_eq!(fast[1], None);
+        Ok(())
     }
 
     #[test]

@@ -135,6 +135,161 @@ const SERVICE_CATEGORIES: &[(&str, &[&str])] = &[
     ("Other", &["AWSSupportBusiness", "AWSSupportEnterprise", "AWSSupportDeveloper", "OCBPremiumSupport"]),
 ];
 
+/// The FOCUS service category of a product code (`Other` when unknown); Bedrock usage (by
+/// product family or code) is always AI and Machine Learning.
+fn service_category(code: Option<&str>, bedrock: bool) -> &'static str {
+    if bedrock {
+        return "AI and Machine Learning";
+    }
+    code.and_then(|code| SERVICE_CATEGORIES.iter().find(|(_, codes)| codes.contains(&code)).map(|(cat, _)| *cat))
+        .unwrap_or("Other")
+}
+
+fn service_category_column(cols: &mut [Column]) -> PolarsResult<Column> {
+    let [code, bedrock] = cols else {
+        polars_bail!(ComputeError: "the service category needs two columns, got {}", cols.len());
+    };
+    let code = code.cast(&DataType::String)?;
+    let (codes, bedrock) = (code.str()?, bedrock.bool()?);
+    let out: StringChunked =
+        codes.iter().zip(bedrock.iter()).map(|(c, b)| Some(service_category(c, b.unwrap_or(false)))).collect();
+    Ok(out.with_name(codes.name().clone()).into_column())
+}
+
+/// Whether an instance type (or usage type) names a GPU or accelerator family: one of
+/// `GPU_FAMILIES` followed by a dot, at the start or after `:`, `.` or a space, optionally as
+/// `ml.<family>.` (SageMaker), in any case. The same as `GPU_INSTANCE_REGEX` (a test checks),
+/// without a regex: this runs on every row.
+fn is_gpu_instance(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let mut prev: Option<char> = None;
+    for (i, ch) in lower.char_indices() {
+        let boundary = match prev {
+            None => true,
+            Some(p) => p == ':' || p == '.' || p.is_whitespace(),
+        };
+        prev = Some(ch);
+        if !boundary {
+            continue;
+        }
+        let rest = &b[i..];
+        let family_at = |r: &[u8]| {
+            GPU_FAMILIES.iter().any(|f| r.len() > f.len() && r.starts_with(f.as_bytes()) && r[f.len()] == b'.')
+        };
+        if family_at(rest) || (rest.starts_with(b"ml.") && family_at(&rest[3..])) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The text columns of one row of a Bedrock enrichment (see [`bedrock_udf`]).
+struct BedrockRow<'a> {
+    texts: Vec<Option<&'a str>>,
+}
+
+impl<'a> BedrockRow<'a> {
+    fn text(&self, i: usize) -> Option<&'a str> {
+        self.texts.get(i).copied().flatten()
+    }
+}
+
+/// A per-row function of Bedrock line items, as one expression: `inputs[0]` is the Bedrock flag
+/// (rows where it is not true give null), the others are text columns, read by index (from 1).
+/// One pass in Rust instead of a dozen string expressions over every row.
+fn bedrock_udf<const N: usize>(
+    inputs: [Expr; N],
+    f: for<'a> fn(&BedrockRow<'a>) -> Option<&'a str>,
+    dtype: DataType,
+) -> Expr {
+    map_multiple(
+        move |cols: &mut [Column]| {
+            let Some((flag, rest)) = cols.split_first() else {
+                polars_bail!(ComputeError: "a Bedrock enrichment needs its flag column");
+            };
+            let flag = flag.bool()?;
+            let texts: Vec<Column> = rest.iter().map(|c| c.cast(&DataType::String)).collect::<PolarsResult<_>>()?;
+            let texts: Vec<&StringChunked> = texts.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
+            let mut iters: Vec<_> = texts.iter().map(|t| t.iter()).collect();
+            let mut out = StringChunkedBuilder::new(flag.name().clone(), flag.len());
+            let mut row = BedrockRow { texts: Vec::with_capacity(N) };
+            for is_bedrock in flag.iter() {
+                row.texts.clear();
+                row.texts.push(None);
+                row.texts.extend(iters.iter_mut().map(|it| it.next().flatten()));
+                match is_bedrock {
+                    Some(true) => out.append_option(f(&row)),
+                    _ => out.append_null(),
+                }
+            }
+            Ok(out.finish().into_column())
+        },
+        inputs,
+        move |_: &Schema, fields: &[Field]| {
+            Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), dtype.clone()))
+        },
+    )
+}
+
+/// ASCII case-insensitive substring search.
+fn contains_ignore_case(text: Option<&str>, needle: &str) -> bool {
+    let (h, n) = (text.unwrap_or("").as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// The token type of a Bedrock usage type (`USE1-Claude4.6Sonnet-cache-read-input-token-count`)
+/// or inference type (`Cache read input tokens`): cached input, cache write, input or output.
+fn bedrock_token_type<'a>(usage_type: Option<&str>, inference: Option<&str>) -> Option<&'a str> {
+    let either = |u: &[&str], i: &str| {
+        u.iter().any(|n| contains_ignore_case(usage_type, n)) || contains_ignore_case(inference, i)
+    };
+    if either(&["cacheread", "cache-read"], "cache read") {
+        Some("cached_input")
+    } else if either(&["cachewrite", "cache-write"], "cache write") {
+        Some("cache_write")
+    } else if either(&["input"], "input") {
+        Some("input")
+    } else if either(&["output"], "output") {
+        Some("output")
+    } else {
+        None
+    }
+}
+
+/// The model named in a Bedrock usage type: `USE1-Claude4.6Sonnet-input-tokens` →
+/// `Claude4.6Sonnet` (a region prefix of 2 to 4 capitals and an optional digit, then the
+/// shortest name followed by `-input`, `-output` or `-cache`).
+fn model_from_usage_type(usage_type: &str) -> Option<&str> {
+    let b = usage_type.as_bytes();
+    let caps = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if !(2..=4).contains(&caps) {
+        return None;
+    }
+    let mut i = caps;
+    if b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b'-') {
+        return None;
+    }
+    let start = i + 1;
+    if !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let mut j = start + 1;
+    loop {
+        let rest = &b[j..];
+        if [&b"-input"[..], b"-output", b"-cache"].iter().any(|s| rest.starts_with(s)) {
+            return usage_type.get(start..j);
+        }
+        match b.get(j) {
+            Some(c) if c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-' => j += 1,
+            _ => return None,
+        }
+    }
+}
+
 /// Line item types by FOCUS charge category (anything else is an `Adjustment`).
 const USAGE_TYPES: &[&str] = &["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation"];
 const PURCHASE_TYPES: &[&str] = &["Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee"];
@@ -150,7 +305,13 @@ const CREDIT_TYPES: &[&str] = &[
 ];
 
 /// EC2 and SageMaker GPU and accelerator instance families (category `compute`).
-pub(crate) const GPU_INSTANCE_REGEX: &str = r"(?i)(^|[:.\s])(ml\.)?(p2|p3|p3dn|p4d|p4de|p5|p5e|p5en|p6|g4dn|g4ad|g5|g5g|g6|g6e|gr6|trn1|trn1n|trn2|inf1|inf2|dl1|dl2q)\.";
+#[cfg(test)]
+const GPU_INSTANCE_REGEX: &str = r"(?i)(^|[:.\s])(ml\.)?(p2|p3|p3dn|p4d|p4de|p5|p5e|p5en|p6|g4dn|g4ad|g5|g5g|g6|g6e|gr6|trn1|trn1n|trn2|inf1|inf2|dl1|dl2q)\.";
+/// EC2 and SageMaker GPU and accelerator instance families.
+const GPU_FAMILIES: &[&str] = &[
+    "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6", "g4dn", "g4ad", "g5", "g5g", "g6", "g6e", "gr6",
+    "trn1", "trn1n", "trn2", "inf1", "inf2", "dl1", "dl2q",
+];
 
 fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
@@ -404,11 +565,6 @@ fn map_to_json(v: &AnyValue<'_>) -> Option<String> {
     Some(serde_json::Value::Object(obj).to_string())
 }
 
-/// Text with `\` and `"` escaped for a JSON string.
-fn json_escaped(e: Expr) -> Expr {
-    e.str().replace_all(lit("\\"), lit("\\\\"), true).str().replace_all(lit("\""), lit("\\\""), true)
-}
-
 /// The tag key a CUR tag column stands for: `resourceTags/user:team` → `team`,
 /// `resourceTags/aws:createdBy` → `aws:createdBy`.
 pub fn tag_key(column: &str) -> Option<&str> {
@@ -417,25 +573,83 @@ pub fn tag_key(column: &str) -> Option<&str> {
 }
 
 /// The `Tags` JSON text of a legacy CUR row, from its `resourceTags/…` columns (null when none).
+///
+/// Built in one pass over the tag columns in Rust: the same text as a concatenation of Polars
+/// string expressions (three per tag), at a fraction of the cost per row.
 fn legacy_tags(plan: &Plan) -> Expr {
     let mut names: Vec<&String> = plan.dtypes.keys().filter(|n| tag_key(n).is_some()).collect();
     names.sort();
-    let pieces: Vec<Expr> = names
-        .iter()
-        .filter_map(|n| {
-            let key = serde_json::Value::String(tag_key(n)?.to_string()).to_string();
-            // Empty values are null in the cleaned text column, and a piece with a null is null.
-            let v = plan.text(n);
-            Some(concat_str([lit(format!("{key}:\"")), json_escaped(v), lit("\"")], "", false))
-        })
-        .collect();
-    if pieces.is_empty() {
+    let keys: Vec<String> = names.iter().filter_map(|n| tag_key(n)).map(json_string).collect();
+    // Empty values are null in the cleaned text columns, and a null tag is left out.
+    let inputs: Vec<Expr> = names.iter().map(|n| plan.text(n)).collect();
+    if inputs.is_empty() {
         return lit(NULL).cast(DataType::String);
     }
-    let joined = concat_str(pieces, ",", true);
-    when(joined.clone().is_null().or(joined.clone().eq(lit(""))))
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(concat_str([lit("{"), joined, lit("}")], "", false))
+    map_multiple(
+        move |cols: &mut [Column]| tags_json_column(&keys, cols),
+        inputs,
+        |_: &Schema, fields: &[Field]| {
+            Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
+        },
+    )
+}
+
+/// `{"key":"value",…}` per row from one text column per key; null where every value is null.
+fn tags_json_column(keys: &[String], cols: &mut [Column]) -> PolarsResult<Column> {
+    let texts: Vec<Column> = cols.iter().map(|c| c.cast(&DataType::String)).collect::<PolarsResult<_>>()?;
+    let texts: Vec<&StringChunked> = texts.iter().map(|c| c.str()).collect::<PolarsResult<_>>()?;
+    let height = cols.first().map(|c| c.len()).unwrap_or(0);
+    let name = cols.first().map(|c| c.name().clone()).unwrap_or_default();
+    let mut iters: Vec<_> = texts.iter().map(|t| t.iter()).collect();
+    let mut out = StringChunkedBuilder::new(name, height);
+    let mut buf = String::new();
+    for _ in 0..height {
+        buf.clear();
+        for (key, values) in keys.iter().zip(iters.iter_mut()) {
+            if let Some(Some(v)) = values.next() {
+                buf.push(if buf.is_empty() { '{' } else { ',' });
+                buf.push_str(key);
+                buf.push(':');
+                push_json_string(&mut buf, v);
+            }
+        }
+        if buf.is_empty() {
+            out.append_null();
+        } else {
+            buf.push('}');
+            out.append_value(buf.as_str());
+        }
+    }
+    Ok(out.finish().into_column())
+}
+
+/// `s` as a JSON string literal, quotes included.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_json_string(&mut out, s);
+    out
+}
+
+/// Appends `s` as a JSON string literal: `"` and `\` escaped, control characters as `\u00XX`.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// The `Tags` JSON text of a CUR 2.0 row: the `resource_tags` map, `user_` prefixes removed.
@@ -526,34 +740,33 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
             .alias(BEDROCK),
     );
     let bedrock = col(BEDROCK);
-    let inference = p.product("inference_type", "inference_type").fill_null(lit(""));
-    derived.push(usage_type.clone().fill_null(lit("")).str().to_lowercase().alias(UT));
-    derived.push(inference.str().to_lowercase().alias(INF));
-    let ut = col(UT);
-    let inf = col(INF);
-    let token_type = when(
-        ut.clone().str().contains(lit("cache-?read"), false).or(inf.clone().str().contains(lit("cache read"), true)),
-    )
-    .then(lit("cached_input"))
-    .when(
-        ut.clone().str().contains(lit("cache-?write"), false).or(inf.clone().str().contains(lit("cache write"), true)),
-    )
-    .then(lit("cache_write"))
-    .when(ut.clone().str().contains(lit("input"), true).or(inf.clone().str().contains(lit("input"), true)))
-    .then(lit("input"))
-    .when(ut.clone().str().contains(lit("output"), true).or(inf.clone().str().contains(lit("output"), true)))
-    .then(lit("output"))
-    .otherwise(lit(NULL).cast(DataType::String));
-    let token_type = when(bedrock.clone()).then(token_type).otherwise(lit(NULL).cast(DataType::String));
+    let inference = p.product("inference_type", "inference_type");
+    // Spot usage (`USE1-SpotUsage:g5.xlarge`), in any case: one pass over the text.
+    derived.push(
+        usage_type
+            .clone()
+            .map(
+                |c: Column| {
+                    let out: BooleanChunked =
+                        c.str()?.iter().map(|v| Some(contains_ignore_case(v, "spotusage"))).collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+            )
+            .alias(SPOT),
+    );
+    let token_type = bedrock_udf(
+        [bedrock.clone(), usage_type.clone(), inference.clone()],
+        |r| bedrock_token_type(r.text(1), r.text(2)),
+        DataType::String,
+    );
     let derived_token_type = token_type.alias(TOKEN_TYPE);
     let token_type = col(TOKEN_TYPE);
-    let model_from_usage = usage_type
-        .clone()
-        .str()
-        .extract(lit(r"^[A-Z]{2,4}[0-9]?-([A-Za-z][A-Za-z0-9.\-]*?)-(?:input|output|cache)"), 1);
-    let model = when(bedrock.clone())
-        .then(coalesce(&[p.product("model", "model"), model_from_usage]))
-        .otherwise(lit(NULL).cast(DataType::String));
+    let model = bedrock_udf(
+        [bedrock.clone(), p.product("model", "model"), usage_type.clone()],
+        |r| r.text(1).or_else(|| model_from_usage_type(r.text(2)?)),
+        DataType::String,
+    );
     let pricing_unit = p.text("pricing/unit");
     let per = when(pricing_unit.clone().fill_null(lit("")).str().contains(lit(r"(?i)1M|million"), false))
         .then(lit(1_000_000i64))
@@ -564,24 +777,31 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     let tokens = when(token_type.clone().is_not_null())
         .then((amount.clone() * per.cast(DataType::Decimal(38, 0))).cast(DataType::Int64))
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let batch = when(
-        bedrock.clone().and(ut.clone().str().contains(lit("batch"), true).or(inf.str().contains(lit("batch"), true))),
-    )
-    .then(lit("batch"))
-    .otherwise(lit(NULL).cast(DataType::String));
+    let batch = bedrock_udf(
+        [bedrock.clone(), usage_type.clone(), inference],
+        |r| (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch")).then_some("batch"),
+        DataType::String,
+    );
 
-    let mut service_cat = lit("Other");
-    for (cat, codes) in SERVICE_CATEGORIES.iter().rev() {
-        service_cat = when(is_in_list(code.clone(), codes)).then(lit(*cat)).otherwise(service_cat);
-    }
-    let service_cat = when(bedrock.clone()).then(lit("AI and Machine Learning")).otherwise(service_cat);
+    let service_cat =
+        map_multiple(service_category_column, [code.clone(), bedrock.clone()], |_: &Schema, f: &[Field]| {
+            Ok(Field::new(f.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
+        });
     let subcategory = when(bedrock.clone())
         .then(lit("Generative AI"))
         .when(code.clone().eq(lit("AmazonEC2")).and(family.clone().eq(lit("Compute Instance")).fill_null(lit(false))))
         .then(lit("Virtual Machines"))
         .otherwise(lit(NULL).cast(DataType::String));
     let instance = coalesce(&[p.product("instanceType", "instance_type"), usage_type.clone()]).fill_null(lit(""));
-    let gpu = instance.str().contains(lit(GPU_INSTANCE_REGEX), false).and(is_usage.clone());
+    let gpu = instance
+        .map(
+            |c: Column| {
+                let out: BooleanChunked = c.str()?.iter().map(|v| v.map(is_gpu_instance)).collect();
+                Ok(out.with_name(c.name().clone()).into_column())
+            },
+            |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+        )
+        .and(is_usage.clone());
 
     let commitment_id = coalesce(&[sp_arn.clone(), ri_arn.clone()]);
     let covered = is_in_list(t.clone(), &["DiscountedUsage", "SavingsPlanCoveredUsage"]);
@@ -656,7 +876,7 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
         "PricingCategory",
         when(covered)
             .then(lit("Committed"))
-            .when(t.clone().eq(lit("Usage")).and(ut.clone().str().contains(lit("spotusage"), true)))
+            .when(t.clone().eq(lit("Usage")).and(col(SPOT)))
             .then(lit("Dynamic"))
             .when(t.eq(lit("Usage")))
             .then(lit("Standard"))
@@ -717,8 +937,7 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
 const GPU: &str = "__gpu";
 const IS_USAGE: &str = "__is_usage";
 const BEDROCK: &str = "__bedrock";
-const UT: &str = "__usage_type_lower";
-const INF: &str = "__inference_lower";
+const SPOT: &str = "__spot";
 const TOKEN_TYPE: &str = "__token_type";
 
 /// The local folder an object lives in, when the object is a local path (not a URL): the only
@@ -982,5 +1201,179 @@ mod tests {
         assert_eq!(tag_key("resourceTags/user:team"), Some("team"));
         assert_eq!(tag_key("resourceTags/aws:createdBy"), Some("aws:createdBy"));
         assert_eq!(tag_key("lineItem/UsageType"), None);
+    }
+
+    /// The Bedrock enrichment as the Polars expressions it replaced, kept as the reference.
+    fn reference_bedrock(bedrock: Expr, usage_type: Expr, inference: Expr, model: Expr) -> [Expr; 3] {
+        let ut = usage_type.clone().fill_null(lit("")).str().to_lowercase();
+        let inf = inference.fill_null(lit("")).str().to_lowercase();
+        let token_type = when(
+            ut.clone()
+                .str()
+                .contains(lit("cache-?read"), false)
+                .or(inf.clone().str().contains(lit("cache read"), true)),
+        )
+        .then(lit("cached_input"))
+        .when(
+            ut.clone()
+                .str()
+                .contains(lit("cache-?write"), false)
+                .or(inf.clone().str().contains(lit("cache write"), true)),
+        )
+        .then(lit("cache_write"))
+        .when(ut.clone().str().contains(lit("input"), true).or(inf.clone().str().contains(lit("input"), true)))
+        .then(lit("input"))
+        .when(ut.clone().str().contains(lit("output"), true).or(inf.clone().str().contains(lit("output"), true)))
+        .then(lit("output"))
+        .otherwise(lit(NULL).cast(DataType::String));
+        let none = || lit(NULL).cast(DataType::String);
+        let from_usage =
+            usage_type.str().extract(lit(r"^[A-Z]{2,4}[0-9]?-([A-Za-z][A-Za-z0-9.\-]*?)-(?:input|output|cache)"), 1);
+        [
+            when(bedrock.clone()).then(token_type).otherwise(none()),
+            when(bedrock.clone()).then(coalesce(&[model, from_usage])).otherwise(none()),
+            when(bedrock.and(ut.str().contains(lit("batch"), true).or(inf.str().contains(lit("batch"), true))))
+                .then(lit("batch"))
+                .otherwise(none()),
+        ]
+    }
+
+    #[test]
+    fn the_bedrock_enrichment_agrees_with_the_expressions_it_replaced() -> PolarsResult<()> {
+        let usage_types = [
+            None,
+            Some(""),
+            Some("USE1-Claude4.6Sonnet-input-tokens"),
+            Some("USE1-Claude4.6Sonnet-output-tokens"),
+            Some("USW2-Claude4.6Sonnet-cache-read-input-token-count"),
+            Some("USE1-Claude4.6Sonnet-cache-write-input-token-count"),
+            Some("EU-Nova-Pro-v1.0-input-tokens-batch"),
+            Some("APN1-MetaLlama3-70B-Instruct-output-tokens"),
+            Some("USE1-cacheread-x"),
+            Some("usE1-Claude-input"),
+            Some("ABCDE-x-input"),
+            Some("US1-1abc-input"),
+            Some("USE1-Model-Input-tokens"),
+            Some("USE1-a-cache"),
+            Some("USE1-a"),
+            Some("USE1-TitanEmbed_v2-input"),
+            Some("BoxUsage:p5.48xlarge"),
+            Some("USE1-Éclair-input"),
+        ];
+        let inferences = [
+            None,
+            Some(""),
+            Some("Cache read input tokens"),
+            Some("Cache Write"),
+            Some("Input"),
+            Some("OUTPUT"),
+            Some("Batch input"),
+        ];
+        let models = [None, Some("Claude Sonnet 4.6"), Some("")];
+        let (mut b, mut u, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for bedrock in [true, false] {
+            for ut in usage_types {
+                for inf in inferences {
+                    for model in models {
+                        b.push(bedrock);
+                        u.push(ut);
+                        i.push(inf);
+                        m.push(model);
+                    }
+                }
+            }
+        }
+        let df = df!("b" => b, "u" => u, "i" => i, "m" => m)?;
+        let [tt, model, batch] = reference_bedrock(col("b"), col("u"), col("i"), col("m"));
+        let fast_tt =
+            bedrock_udf([col("b"), col("u"), col("i")], |r| bedrock_token_type(r.text(1), r.text(2)), DataType::String);
+        let fast_model = bedrock_udf(
+            [col("b"), col("m"), col("u")],
+            |r| r.text(1).or_else(|| model_from_usage_type(r.text(2)?)),
+            DataType::String,
+        );
+        let fast_batch = bedrock_udf(
+            [col("b"), col("u"), col("i")],
+            |r| {
+                (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch"))
+                    .then_some("batch")
+            },
+            DataType::String,
+        );
+        let out = df
+            .lazy()
+            .select([
+                tt.alias("tt"),
+                fast_tt.alias("fast_tt"),
+                model.alias("model"),
+                fast_model.alias("fast_model"),
+                batch.alias("batch"),
+                fast_batch.alias("fast_batch"),
+            ])
+            .collect()?;
+        for name in ["tt", "model", "batch"] {
+            let want: Vec<Option<&str>> = out.column(name)?.str()?.iter().collect();
+            let got: Vec<Option<&str>> = out.column(&format!("fast_{name}"))?.str()?.iter().collect();
+            assert_eq!(got, want, "{name}");
+            assert!(want.iter().any(Option::is_some), "{name} has values");
+        }
+        assert_eq!(model_from_usage_type("USE1-Claude4.6Sonnet-input-tokens"), Some("Claude4.6Sonnet"));
+        Ok(())
+    }
+
+    #[test]
+    fn gpu_families_are_found_as_the_regex_finds_them() -> PolarsResult<()> {
+        let mut samples: Vec<String> = Vec::new();
+        let fronts = ["", "USE1-BoxUsage:", "ml.", "x ", "a.", "ab", "BoxUsage:ML.", "Usage:"];
+        let backs = [".xlarge", ".48XLARGE", "", "x.large", ".", "-large"];
+        for front in fronts {
+            for fam in GPU_FAMILIES.iter().copied().chain(["P5", "G6E", "m5", "c7g", "p", "trn", "gr", "dl2", "ml"]) {
+                for back in backs {
+                    samples.push(format!("{front}{fam}{back}"));
+                }
+            }
+        }
+        samples.extend(
+            ["", "p4d", "ml.p4d.24xlarge", "USE1-SpotUsage:g5.xlarge", "t3.micro", "\u{a0}g5.x", "éep5.x"]
+                .map(String::from),
+        );
+        let df = df!("s" => &samples)?;
+        let out =
+            df.lazy().select([col("s").str().contains(lit(GPU_INSTANCE_REGEX), false).alias("regex")]).collect()?;
+        let regex: Vec<Option<bool>> = out.column("regex")?.bool()?.iter().collect();
+        for (s, want) in samples.iter().zip(regex) {
+            assert_eq!(Some(is_gpu_instance(s)), want, "{s:?}");
+        }
+        assert!(is_gpu_instance("ml.p4d.24xlarge") && !is_gpu_instance("t3.micro"));
+        Ok(())
+    }
+
+    #[test]
+    fn service_categories_come_from_the_product_code_and_bedrock_wins() {
+        assert_eq!(service_category(Some("AmazonEC2"), false), "Compute");
+        assert_eq!(service_category(Some("AmazonS3"), false), "Storage");
+        assert_eq!(service_category(Some("AWSSupportBusiness"), false), "Other");
+        assert_eq!(service_category(Some("SomeMarketplaceCode"), true), "AI and Machine Learning");
+        assert_eq!(service_category(Some("SomeMarketplaceCode"), false), "Other");
+        assert_eq!(service_category(None, false), "Other");
+        for (cat, codes) in SERVICE_CATEGORIES {
+            for code in *codes {
+                assert_eq!(service_category(Some(code), false), *cat, "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_tags_become_one_json_object_per_row_with_values_escaped() -> PolarsResult<()> {
+        let keys = vec![json_string("team"), json_string("cost \"centre\"")];
+        let team = Column::new("a".into(), [Some("search"), None, Some("a\\b \"q\"\n\u{1}")]);
+        let centre = Column::new("b".into(), [Some("cc-1"), None, None]);
+        let out = tags_json_column(&keys, &mut [team, centre])?;
+        let texts: Vec<Option<String>> = out.str()?.iter().map(|v| v.map(str::to_string)).collect();
+        assert_eq!(texts[0].as_deref(), Some(r#"{"team":"search","cost \"centre\"":"cc-1"}"#));
+        assert_eq!(texts[1], None, "a row without tags has no Tags");
+        let parsed: serde_json::Value = serde_json::from_str(texts[2].as_deref().unwrap_or("")).unwrap_or_default();
+        assert_eq!(parsed, serde_json::json!({"team": "a\\b \"q\"\n\u{1}"}));
+        Ok(())
     }
 }
