@@ -58,6 +58,8 @@ measure() {
 if section focus; then
 measure tally "$tally" -q convert --from focus -o "$data/tally.parquet" "$csv"
 grep -E 'rows|BilledCost' "$data/out-tally.txt" >&2
+# The same with zstd, the codec Python Polars writes by default (tally's default is Snappy).
+measure tally-zstd env TALLY_PARQUET_COMPRESSION=zstd "$tally" -q convert --from focus -o "$data/tally-zstd.parquet" "$csv"
 measure duckdb "$data/venv/bin/python" - <<PY
 import duckdb
 costs = [$py_costs]
@@ -78,10 +80,11 @@ PY
 
 echo
 printf '%-16s %10s %10s %14s %14s\n' tool "wall (s)" "peak (MB)" "tally/tool t" "tally/tool mem"
-for n in tally duckdb polars floor; do
+for n in tally tally-zstd duckdb polars floor; do
     printf '%-16s %10.2f %10d %14.2f %14.2f\n' "$n" "${wall[$n]}" "${rss[$n]}" \
         "$(python3 -c "print(${wall[tally]}/${wall[$n]})")" "$(python3 -c "print(${rss[tally]}/${rss[$n]})")"
 done
+ls -l "$data"/*.parquet | awk '{printf "%-40s %6.1f MB\n", $NF, $5/1e6}' >&2
 rm -f "$data"/*.parquet
 fi
 
