@@ -22,6 +22,10 @@ use std::time::Duration;
 use memmap2::{Mmap, UncheckedAdvice};
 use polars::prelude::{PlRefPath, ScanSources};
 
+/// Files up to this size are mapped whole (a nightly run reads many small exports: no thread
+/// for each).
+const TRIM_ABOVE: u64 = 64 << 20;
+
 /// How often mapped pages are let go.
 const TRIM_EVERY: Duration = Duration::from_millis(20);
 
@@ -41,14 +45,17 @@ pub(crate) fn csv_sources(path: &Path) -> ScanSources {
 
 fn map(path: &Path) -> Option<ScanSources> {
     let file = File::open(path).ok()?;
-    if file.metadata().ok()?.len() == 0 {
+    let len = file.metadata().ok()?.len();
+    if len == 0 {
         return None;
     }
     // SAFETY: the map is read-only and private to this process. The file must not be truncated
     // or rewritten while it is read (see the module documentation).
     let map = Arc::new(unsafe { Mmap::map(&file) }.ok()?);
-    let trimmer = Arc::downgrade(&map);
-    std::thread::Builder::new().name("tally-unmap".into()).spawn(move || trim(trimmer)).ok()?;
+    if len > TRIM_ABOVE {
+        let trimmer = Arc::downgrade(&map);
+        std::thread::Builder::new().name("tally-unmap".into()).spawn(move || trim(trimmer)).ok()?;
+    }
     let buffer = polars_buffer::Buffer::from_owner(Mapped(map));
     Some(ScanSources::Buffers([buffer].into()))
 }
@@ -72,7 +79,7 @@ mod tests {
     fn a_mapped_file_reads_the_same_while_its_pages_are_let_go() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("x.csv");
-        let body: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
+        let body: Vec<u8> = (0..(TRIM_ABOVE as u32 + 4_000_000)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &body)?;
         let Some(ScanSources::Buffers(buffers)) = map(&path) else {
             return Err(std::io::Error::other("the file was not mapped"));
