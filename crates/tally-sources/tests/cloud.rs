@@ -91,6 +91,9 @@ const CUR: &str = "aws-cur/northwind-cur/20261101-20261201";
 const FINAL: &str = "b7e9d3c5-final-0000-0000-000000000002";
 const EARLY: &str = "a1f0c2d4-early-0000-0000-000000000001";
 const CUR2: &str = "aws-cur2/northwind-cur2/data/BILLING_PERIOD=2026-11/northwind-cur2-00001.csv.gz";
+/// The same export as Data Exports writes it in Parquet (`fixtures/cloud/gen_parquet.py`).
+const CUR2_PARQUET: &str =
+    "aws-cur2-parquet/northwind-cur2/data/BILLING_PERIOD=2026-11/northwind-cur2-00001.snappy.parquet";
 
 fn final_parts() -> Vec<String> {
     vec![
@@ -200,6 +203,45 @@ fn cur2_matches_the_source_totals() {
     let df = convert("aws-cur2", &[CUR2]).unwrap();
     check_aws(&df, &expected()["aws-cur2"]);
     assert!(texts(&df, "SubAccountName").contains(&Some("support-prod".into())));
+}
+
+/// Asserts that two conversions of the same rows (in two file formats) give the same ledger:
+/// every column equal, row by row, but the object name, and `Tags` equal as JSON (a CSV keeps its
+/// JSON text as written; a Parquet map is written compactly).
+fn same_ledger(a: &DataFrame, b: &DataFrame) {
+    let by_row = |df: &DataFrame| df.sort(["x_source_row"], SortMultipleOptions::default()).unwrap();
+    let (a, b) = (&by_row(a), &by_row(b));
+    assert_eq!(a.height(), b.height());
+    assert_eq!(a.get_column_names(), b.get_column_names());
+    for name in a.get_column_names() {
+        let name = name.as_str();
+        if name == "x_source_object" {
+            continue;
+        }
+        if name == "Tags" {
+            let parse = |df: &DataFrame| -> Vec<Option<Value>> {
+                texts(df, "Tags").into_iter().map(|t| t.map(|t| serde_json::from_str(&t).unwrap())).collect()
+            };
+            assert_eq!(parse(a), parse(b), "Tags");
+            continue;
+        }
+        let (x, y) = (a.column(name).unwrap(), b.column(name).unwrap());
+        assert!(x.equals_missing(y), "{name}: {:?} vs {:?}", x.head(Some(3)), y.head(Some(3)));
+    }
+}
+
+#[test]
+fn cur2_parquet_with_map_columns_gives_the_same_ledger_as_the_csv() {
+    let parquet = convert("aws-cur2", &[CUR2_PARQUET]).unwrap();
+    check_aws(&parquet, &expected()["aws-cur2"]);
+    same_ledger(&parquet, &convert("aws-cur2", &[CUR2]).unwrap());
+}
+
+#[test]
+fn gcp_parquet_with_nested_columns_gives_the_same_ledger_as_the_ndjson() {
+    let parquet = convert("gcp", &["gcp/parquet/northwind-gcp-202611.parquet"]).unwrap();
+    check_gcp(&parquet, &expected()["gcp"]["ndjson"]);
+    same_ledger(&parquet, &convert("gcp", &["gcp/ndjson/northwind-gcp-202611.json"]).unwrap());
 }
 
 /// Copies the final delivery to a temporary folder, as local objects.
