@@ -528,7 +528,8 @@ fn plan_parquet(input: &Input<'_>, style: Style) -> Result<Plan, SourceError> {
                 side.lazy().rename([name.as_str()], [tmp.as_str()], true),
                 [col(ROW)],
                 [col(ROW)],
-                JoinArgs::new(JoinType::Left),
+                // Rows stay in the file's order (and the output the same from run to run).
+                JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
             )
             .rename([tmp.as_str()], [name.as_str()], true);
         dtypes.insert(name, DataType::String);

@@ -234,6 +234,9 @@ fn same_ledger(a: &DataFrame, b: &DataFrame) {
 fn cur2_parquet_with_map_columns_gives_the_same_ledger_as_the_csv() {
     let parquet = convert("aws-cur2", &[CUR2_PARQUET]).unwrap();
     check_aws(&parquet, &expected()["aws-cur2"]);
+    let rows: Vec<Option<i64>> =
+        parquet.column("x_source_row").unwrap().cast(&DataType::Int64).unwrap().i64().unwrap().iter().collect();
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "rows keep the file's order: {rows:?}");
     same_ledger(&parquet, &convert("aws-cur2", &[CUR2]).unwrap());
 }
 
