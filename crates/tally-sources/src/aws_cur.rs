@@ -502,36 +502,22 @@ fn plan_parquet(input: &Input<'_>, style: Style) -> Result<Plan, SourceError> {
     // Map columns (`product`, `resource_tags`: list of key/value structs) become JSON text.
     let maps: Vec<String> =
         dtypes.iter().filter(|(_, d)| matches!(d, DataType::List(_))).map(|(n, _)| n.clone()).collect();
+    // Converted batch by batch as the scan streams (no copy of the column held in memory, rows
+    // in the file's order).
     for name in maps {
-        let df = lf
-            .clone()
-            .select([col(ROW), col(name.as_str())])
-            .collect()
-            .map_err(polars_err(input.object, "reading a map column"))?;
-        let rows = df.column(ROW).and_then(|c| c.cast(&DataType::Int64)).map_err(polars_err(input.object, "rows"))?;
-        let rows = rows.i64().map_err(polars_err(input.object, "rows"))?.clone();
-        let values = df.column(name.as_str()).map_err(polars_err(input.object, "reading a map column"))?;
-        let mut texts: Vec<Option<String>> = Vec::with_capacity(df.height());
-        for i in 0..df.height() {
-            let v = values.get(i).map_err(polars_err(input.object, "reading a map column"))?;
-            texts.push(map_to_json(&v));
-        }
-        let side = DataFrame::new(
-            df.height(),
-            vec![rows.into_series().into_column(), Series::new(name.as_str().into(), texts).into_column()],
-        )
-        .map_err(polars_err(input.object, "reading a map column"))?;
-        let tmp = format!("__json_{name}");
-        lf = lf
-            .drop(by_name([name.as_str()], true, false))
-            .join(
-                side.lazy().rename([name.as_str()], [tmp.as_str()], true),
-                [col(ROW)],
-                [col(ROW)],
-                // Rows stay in the file's order (and the output the same from run to run).
-                JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
-            )
-            .rename([tmp.as_str()], [name.as_str()], true);
+        lf = lf.with_column(
+            col(name.as_str())
+                .map(
+                    |c: Column| {
+                        let texts = (0..c.len())
+                            .map(|i| c.get(i).map(|v| map_to_json(&v)))
+                            .collect::<PolarsResult<Vec<Option<String>>>>()?;
+                        Ok(Series::new(c.name().clone(), texts).into_column())
+                    },
+                    |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::String)),
+                )
+                .alias(name.as_str()),
+        );
         dtypes.insert(name, DataType::String);
     }
     Ok(Plan { lf, style, dtypes, formats: HashMap::new(), texts: RefCell::default() })
