@@ -71,9 +71,7 @@ pub fn category_expr(rules: &[CategoryRule]) -> Expr {
     // One pass over the four columns in Rust: the same decision as a chain of Polars comparisons
     // and string searches (some twenty expressions), at a fraction of its cost per row.
     let inputs = [col("ServiceCategory"), col("ServiceSubcategory"), col("PricingUnit"), col("ConsumedUnit")];
-    let mut chain = map_multiple(default_category_column, inputs, |_: &Schema, fields: &[Field]| {
-        Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
-    });
+    let mut chain = map_multiple(default_category_column, inputs, first_field_as(DataType::String));
     for rule in rules.iter().rev() {
         chain = when(rule.when.to_expr()).then(lit(rule.category.as_str())).otherwise(chain);
     }
@@ -130,7 +128,24 @@ pub fn default_category(
 
 /// Whether a unit counts tokens: `Tokens`, `1K tokens`, `1M TOKENS` (ASCII, any case).
 fn mentions_tokens(unit: &str) -> bool {
-    unit.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"token"))
+    contains_ignore_ascii_case(unit, "token")
+}
+
+/// Whether `text` contains `needle`, ignoring ASCII case.
+pub fn contains_ignore_ascii_case(text: &str, needle: &str) -> bool {
+    let (h, n) = (text.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// The output field of a one-column Rust function (`Expr::map`): the input's name, as `dtype`.
+pub fn field_as(dtype: DataType) -> impl Fn(&Schema, &Field) -> PolarsResult<Field> + Send + Sync + 'static {
+    move |_, f| Ok(Field::new(f.name().clone(), dtype.clone()))
+}
+
+/// The output field of a many-column Rust function (`map_multiple`): the first input's name,
+/// as `dtype`.
+pub fn first_field_as(dtype: DataType) -> impl Fn(&Schema, &[Field]) -> PolarsResult<Field> + Send + Sync + 'static {
+    move |_, fields| Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), dtype.clone()))
 }
 
 /// `BillingPeriodStart` as `YYYY-MM` (in UTC).
@@ -159,7 +174,7 @@ pub fn billing_month_expr() -> Expr {
             }
             Ok(out.finish().into_column())
         },
-        |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::String)),
+        field_as(DataType::String),
     )
 }
 

@@ -20,7 +20,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 use tally_ledger::condition::is_in_list;
-use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger};
+use tally_ledger::frame::{
+    billing_month_expr, category_expr, contains_ignore_ascii_case, field_as, first_field_as, select_ledger,
+};
 use tally_ledger::schema;
 use tally_ledger::{TcoCategory, MONEY_DTYPE};
 
@@ -198,11 +200,7 @@ impl<'a> BedrockRow<'a> {
 /// A per-row function of Bedrock line items, as one expression: `inputs[0]` is the Bedrock flag
 /// (rows where it is not true give null), the others are text columns, read by index (from 1).
 /// One pass in Rust instead of a dozen string expressions over every row.
-fn bedrock_udf<const N: usize>(
-    inputs: [Expr; N],
-    f: for<'a> fn(&BedrockRow<'a>) -> Option<&'a str>,
-    dtype: DataType,
-) -> Expr {
+fn bedrock_udf<const N: usize>(inputs: [Expr; N], f: for<'a> fn(&BedrockRow<'a>) -> Option<&'a str>) -> Expr {
     map_multiple(
         move |cols: &mut [Column]| {
             let Some((flag, rest)) = cols.split_first() else {
@@ -226,16 +224,13 @@ fn bedrock_udf<const N: usize>(
             Ok(out.finish().into_column())
         },
         inputs,
-        move |_: &Schema, fields: &[Field]| {
-            Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), dtype.clone()))
-        },
+        first_field_as(DataType::String),
     )
 }
 
-/// ASCII case-insensitive substring search.
+/// ASCII case-insensitive substring search in an optional text.
 fn contains_ignore_case(text: Option<&str>, needle: &str) -> bool {
-    let (h, n) = (text.unwrap_or("").as_bytes(), needle.as_bytes());
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    text.is_some_and(|t| contains_ignore_ascii_case(t, needle))
 }
 
 /// The token type of a Bedrock usage type (`USE1-Claude4.6Sonnet-cache-read-input-token-count`)
@@ -514,7 +509,7 @@ fn plan_parquet(input: &Input<'_>, style: Style) -> Result<Plan, SourceError> {
                             .collect::<PolarsResult<Vec<Option<String>>>>()?;
                         Ok(Series::new(c.name().clone(), texts).into_column())
                     },
-                    |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::String)),
+                    field_as(DataType::String),
                 )
                 .alias(name.as_str()),
         );
@@ -572,13 +567,7 @@ fn legacy_tags(plan: &Plan) -> Expr {
     if inputs.is_empty() {
         return lit(NULL).cast(DataType::String);
     }
-    map_multiple(
-        move |cols: &mut [Column]| tags_json_column(&keys, cols),
-        inputs,
-        |_: &Schema, fields: &[Field]| {
-            Ok(Field::new(fields.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
-        },
-    )
+    map_multiple(move |cols: &mut [Column]| tags_json_column(&keys, cols), inputs, first_field_as(DataType::String))
 }
 
 /// `{"key":"value",…}` per row from one text column per key; null where every value is null.
@@ -738,22 +727,18 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
                         c.str()?.iter().map(|v| Some(contains_ignore_case(v, "spotusage"))).collect();
                     Ok(out.with_name(c.name().clone()).into_column())
                 },
-                |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+                field_as(DataType::Boolean),
             )
             .alias(SPOT),
     );
-    let token_type = bedrock_udf(
-        [bedrock.clone(), usage_type.clone(), inference.clone()],
-        |r| bedrock_token_type(r.text(1), r.text(2)),
-        DataType::String,
-    );
+    let token_type = bedrock_udf([bedrock.clone(), usage_type.clone(), inference.clone()], |r| {
+        bedrock_token_type(r.text(1), r.text(2))
+    });
     let derived_token_type = token_type.alias(TOKEN_TYPE);
     let token_type = col(TOKEN_TYPE);
-    let model = bedrock_udf(
-        [bedrock.clone(), p.product("model", "model"), usage_type.clone()],
-        |r| r.text(1).or_else(|| model_from_usage_type(r.text(2)?)),
-        DataType::String,
-    );
+    let model = bedrock_udf([bedrock.clone(), p.product("model", "model"), usage_type.clone()], |r| {
+        r.text(1).or_else(|| model_from_usage_type(r.text(2)?))
+    });
     let pricing_unit = p.text("pricing/unit");
     let per = when(pricing_unit.clone().fill_null(lit("")).str().contains(lit(r"(?i)1M|million"), false))
         .then(lit(1_000_000i64))
@@ -764,16 +749,12 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
     let tokens = when(token_type.clone().is_not_null())
         .then((amount.clone() * per.cast(DataType::Decimal(38, 0))).cast(DataType::Int64))
         .otherwise(lit(NULL).cast(DataType::Int64));
-    let batch = bedrock_udf(
-        [bedrock.clone(), usage_type.clone(), inference],
-        |r| (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch")).then_some("batch"),
-        DataType::String,
-    );
+    let batch = bedrock_udf([bedrock.clone(), usage_type.clone(), inference], |r| {
+        (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch")).then_some("batch")
+    });
 
     let service_cat =
-        map_multiple(service_category_column, [code.clone(), bedrock.clone()], |_: &Schema, f: &[Field]| {
-            Ok(Field::new(f.first().map(|f| f.name().clone()).unwrap_or_default(), DataType::String))
-        });
+        map_multiple(service_category_column, [code.clone(), bedrock.clone()], first_field_as(DataType::String));
     let subcategory = when(bedrock.clone())
         .then(lit("Generative AI"))
         .when(code.clone().eq(lit("AmazonEC2")).and(family.clone().eq(lit("Compute Instance")).fill_null(lit(false))))
@@ -786,7 +767,7 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
                 let out: BooleanChunked = c.str()?.iter().map(|v| v.map(is_gpu_instance)).collect();
                 Ok(out.with_name(c.name().clone()).into_column())
             },
-            |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+            field_as(DataType::Boolean),
         )
         .and(is_usage.clone());
 
@@ -1272,21 +1253,12 @@ mod tests {
         }
         let df = df!("b" => b, "u" => u, "i" => i, "m" => m)?;
         let [tt, model, batch] = reference_bedrock(col("b"), col("u"), col("i"), col("m"));
-        let fast_tt =
-            bedrock_udf([col("b"), col("u"), col("i")], |r| bedrock_token_type(r.text(1), r.text(2)), DataType::String);
-        let fast_model = bedrock_udf(
-            [col("b"), col("m"), col("u")],
-            |r| r.text(1).or_else(|| model_from_usage_type(r.text(2)?)),
-            DataType::String,
-        );
-        let fast_batch = bedrock_udf(
-            [col("b"), col("u"), col("i")],
-            |r| {
-                (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch"))
-                    .then_some("batch")
-            },
-            DataType::String,
-        );
+        let fast_tt = bedrock_udf([col("b"), col("u"), col("i")], |r| bedrock_token_type(r.text(1), r.text(2)));
+        let fast_model =
+            bedrock_udf([col("b"), col("m"), col("u")], |r| r.text(1).or_else(|| model_from_usage_type(r.text(2)?)));
+        let fast_batch = bedrock_udf([col("b"), col("u"), col("i")], |r| {
+            (contains_ignore_case(r.text(1), "batch") || contains_ignore_case(r.text(2), "batch")).then_some("batch")
+        });
         let out = df
             .lazy()
             .select([
