@@ -134,7 +134,14 @@ fn mentions_tokens(unit: &str) -> bool {
 /// Whether `text` contains `needle`, ignoring ASCII case.
 pub fn contains_ignore_ascii_case(text: &str, needle: &str) -> bool {
     let (h, n) = (text.as_bytes(), needle.as_bytes());
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some(&first) = n.first() else { return true };
+    if h.len() < n.len() {
+        return false;
+    }
+    // Only where the needle's first letter is (in either case).
+    let starts = &h[..=h.len() - n.len()];
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), starts)
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// The output field of a one-column Rust function (`Expr::map`): the input's name, as `dtype`.

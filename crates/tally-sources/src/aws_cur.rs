@@ -30,7 +30,7 @@ use crate::focus::{datetime_format, parse_datetime};
 use crate::{BadCell, CsvHead, Format, Input, SourceError};
 
 /// ProviderName (and InvoiceIssuerName for AWS's own charges), as in AWS's FOCUS exports.
-const AWS: &str = "Amazon Web Services";
+pub(crate) const AWS: &str = "Amazon Web Services";
 
 /// The legacy CUR format.
 pub struct AwsCur;
@@ -99,7 +99,7 @@ const DECIMALS: &[&str] = &[
 ];
 
 /// Date/time columns.
-const DATES: &[&str] =
+pub(crate) const DATES: &[&str] =
     &["bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate", "lineItem/UsageStartDate", "lineItem/UsageEndDate"];
 
 /// FOCUS service category of AWS product codes (the converter's lookup, abridged).
@@ -139,7 +139,7 @@ const SERVICE_CATEGORIES: &[(&str, &[&str])] = &[
 
 /// The FOCUS service category of a product code (`Other` when unknown); Bedrock usage (by
 /// product family or code) is always AI and Machine Learning.
-fn service_category(code: Option<&str>, bedrock: bool) -> &'static str {
+pub(crate) fn service_category(code: Option<&str>, bedrock: bool) -> &'static str {
     if bedrock {
         return "AI and Machine Learning";
     }
@@ -162,7 +162,7 @@ fn service_category_column(cols: &mut [Column]) -> PolarsResult<Column> {
 /// `GPU_FAMILIES` followed by a dot, at the start or after `:`, `.` or a space, optionally as
 /// `ml.<family>.` (SageMaker), in any case. The same as `GPU_INSTANCE_REGEX` (a test checks),
 /// without a regex: this runs on every row.
-fn is_gpu_instance(s: &str) -> bool {
+pub(crate) fn is_gpu_instance(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     let b = lower.as_bytes();
     let mut prev: Option<char> = None;
@@ -229,13 +229,13 @@ fn bedrock_udf<const N: usize>(inputs: [Expr; N], f: for<'a> fn(&BedrockRow<'a>)
 }
 
 /// ASCII case-insensitive substring search in an optional text.
-fn contains_ignore_case(text: Option<&str>, needle: &str) -> bool {
+pub(crate) fn contains_ignore_case(text: Option<&str>, needle: &str) -> bool {
     text.is_some_and(|t| contains_ignore_ascii_case(t, needle))
 }
 
 /// The token type of a Bedrock usage type (`USE1-Claude4.6Sonnet-cache-read-input-token-count`)
 /// or inference type (`Cache read input tokens`): cached input, cache write, input or output.
-fn bedrock_token_type<'a>(usage_type: Option<&str>, inference: Option<&str>) -> Option<&'a str> {
+pub(crate) fn bedrock_token_type<'a>(usage_type: Option<&str>, inference: Option<&str>) -> Option<&'a str> {
     let either = |u: &[&str], i: &str| {
         u.iter().any(|n| contains_ignore_case(usage_type, n)) || contains_ignore_case(inference, i)
     };
@@ -255,7 +255,7 @@ fn bedrock_token_type<'a>(usage_type: Option<&str>, inference: Option<&str>) -> 
 /// The model named in a Bedrock usage type: `USE1-Claude4.6Sonnet-input-tokens` →
 /// `Claude4.6Sonnet` (a region prefix of 2 to 4 capitals and an optional digit, then the
 /// shortest name followed by `-input`, `-output` or `-cache`).
-fn model_from_usage_type(usage_type: &str) -> Option<&str> {
+pub(crate) fn model_from_usage_type(usage_type: &str) -> Option<&str> {
     let b = usage_type.as_bytes();
     let caps = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
     if !(2..=4).contains(&caps) {
@@ -286,9 +286,9 @@ fn model_from_usage_type(usage_type: &str) -> Option<&str> {
 }
 
 /// Line item types by FOCUS charge category (anything else is an `Adjustment`).
-const USAGE_TYPES: &[&str] = &["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation"];
-const PURCHASE_TYPES: &[&str] = &["Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee"];
-const CREDIT_TYPES: &[&str] = &[
+pub(crate) const USAGE_TYPES: &[&str] = &["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation"];
+pub(crate) const PURCHASE_TYPES: &[&str] = &["Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee"];
+pub(crate) const CREDIT_TYPES: &[&str] = &[
     "Credit",
     "BundledDiscount",
     "Discount",
@@ -308,11 +308,11 @@ const GPU_FAMILIES: &[&str] = &[
     "trn1", "trn1n", "trn2", "inf1", "inf2", "dl1", "dl2q",
 ];
 
-fn is_parquet(path: &Path) -> bool {
+pub(crate) fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
-fn is_manifest(input: &Input<'_>) -> bool {
+pub(crate) fn is_manifest(input: &Input<'_>) -> bool {
     let name = input.object.to_ascii_lowercase();
     name.ends_with("manifest.json") || input.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
@@ -600,14 +600,14 @@ fn tags_json_column(keys: &[String], cols: &mut [Column]) -> PolarsResult<Column
 }
 
 /// `s` as a JSON string literal, quotes included.
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     push_json_string(&mut out, s);
     out
 }
 
 /// Appends `s` as a JSON string literal: `"` and `\` escaped, control characters as `\u00XX`.
-fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
         out.push_str(s);

@@ -40,17 +40,43 @@ fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsEr
 ///
 /// Every value is checked: a cell that cannot be read, or an empty mandatory cell, is an error
 /// naming the object, row and column, and `dest` is removed. Returns exact totals per month.
+///
+/// Legacy CUR CSV files are read by their direct reader ([`crate::aws_cur_csv`]) unless
+/// [`DIRECT_READER_ENV`] is `off`; anything it declines is read by the format's Polars plan.
 pub fn convert_to_parquet(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
-    let result = convert_inner(format, inputs, dest);
+    let direct = !std::env::var(DIRECT_READER_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("off"));
+    convert_with(format, inputs, dest, direct.then_some(crate::chunked::CHUNK))
+}
+
+/// [`convert_to_parquet`], with the direct reader's chunk size (`None`: the Polars plan only).
+pub(crate) fn convert_with(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+    direct: Option<usize>,
+) -> Result<ConvertStats, SourceError> {
+    let result = convert_inner(format, inputs, dest, direct);
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
     }
     result
 }
 
-fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
+fn convert_inner(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+    direct: Option<usize>,
+) -> Result<ConvertStats, SourceError> {
     let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
+    // Planned first in any case: the header, manifest and delivery checks, and their errors, are
+    // the plan's.
     let frames = inputs.iter().map(|i| format.scan(i)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(chunk) = direct {
+        if let Some(stats) = convert_direct(format, inputs, dest, chunk)? {
+            return Ok(stats);
+        }
+    }
     let lf = if frames.len() == 1 {
         frames
             .into_iter()
@@ -70,6 +96,67 @@ fn convert_inner(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
         locate(format, inputs)?;
         return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
     }
+    check_written(format, inputs, dest)
+}
+
+/// The environment variable that turns the direct CSV readers off (`TALLY_DIRECT_READER=off`):
+/// every file is then read by the format's Polars plan.
+pub const DIRECT_READER_ENV: &str = "TALLY_DIRECT_READER";
+
+/// Converts `inputs` with the format's direct reader, in chunks of about `chunk` bytes, when it
+/// has one and every input suits it (`None` otherwise: nothing is written, and the Polars plan
+/// converts them).
+pub(crate) fn convert_direct(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+    chunk: usize,
+) -> Result<Option<ConvertStats>, SourceError> {
+    if format.name() != "aws-cur" {
+        return Ok(None);
+    }
+    let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
+    let mut readers = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        // A manifest has no rows (its checks ran when it was planned).
+        if crate::aws_cur::is_manifest(input) {
+            continue;
+        }
+        let head = crate::CsvHead::read(input.path, input.object)?;
+        match crate::aws_cur_csv::open(input, &head) {
+            Some(r) => readers.push((i, r)),
+            None => return Ok(None),
+        }
+    }
+    let quantities = inputs.iter().any(|i| i.quantities_only);
+    let rules = inputs.iter().any(|i| !i.category_rules.is_empty());
+    let post = |r: usize, df: DataFrame| -> PolarsResult<DataFrame> {
+        let input = &inputs[readers[r].0];
+        let mut lf = df.lazy();
+        if !input.category_rules.is_empty() {
+            let category = crate::aws_cur::with_rules(col(schema::X_TCO_CATEGORY), input);
+            lf = lf.with_column(category.alias(schema::X_TCO_CATEGORY));
+        }
+        lf = tally_ledger::frame::conform_focus(lf);
+        if quantities {
+            lf = quantities_only(lf);
+        }
+        Ok(lf.collect_with_engine(Engine::InMemory)?.unwrap_single())
+    };
+    let mappers: Vec<&dyn crate::chunked::ChunkMapper> =
+        readers.iter().map(|(_, r)| r as &dyn crate::chunked::ChunkMapper).collect();
+    // Without rules or quantities the readers conform the rows themselves.
+    let post: Option<&crate::chunked::Post<'_>> = if rules || quantities { Some(&post) } else { None };
+    match crate::chunked::convert(&mappers, post, dest, chunk) {
+        Ok(true) => check_written(format, inputs, dest).map(Some),
+        Ok(false) => Ok(None),
+        Err(e) => Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e }),
+    }
+}
+
+/// Checks a written ledger file (no mandatory value empty or unreadable) and totals it.
+fn check_written(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
+    let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
     let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
     let nulls = parquet_null_counts(dest, &required).map_err(polars_err(first, "reading back the written file"))?;
     let written = scan_ledger(&[dest.to_path_buf()]).map_err(polars_err(first, "reading back the written file"))?;

@@ -7,7 +7,9 @@ pub mod anthropic_costs;
 pub mod anthropic_usage;
 pub mod aws_cur;
 pub mod aws_cur2;
+mod aws_cur_csv;
 pub mod azure;
+mod chunked;
 pub mod cloud;
 mod convert;
 mod csv_head;
@@ -25,13 +27,14 @@ pub mod openai_usage;
 pub mod people;
 pub mod provider;
 pub mod vendor_invoices;
+mod views;
 
 use std::path::Path;
 
 use polars::prelude::LazyFrame;
 use tally_ledger::frame::CategoryRule;
 
-pub use convert::{convert_to_parquet, stats, ConvertStats, MonthStats};
+pub use convert::{convert_to_parquet, stats, ConvertStats, MonthStats, DIRECT_READER_ENV};
 pub use csv_head::CsvHead;
 pub use error::SourceError;
 

@@ -44,6 +44,12 @@ pub(crate) fn csv_sources(path: &Path) -> ScanSources {
 }
 
 fn map(path: &Path) -> Option<ScanSources> {
+    map_bytes(path).map(|buffer| ScanSources::Buffers([buffer].into()))
+}
+
+/// The bytes of a local file as a memory map whose pages are let go behind the reader (`None`
+/// when it cannot be mapped, or is empty).
+pub(crate) fn map_bytes(path: &Path) -> Option<polars_buffer::Buffer<u8>> {
     let file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     if len == 0 {
@@ -56,8 +62,7 @@ fn map(path: &Path) -> Option<ScanSources> {
         let trimmer = Arc::downgrade(&map);
         std::thread::Builder::new().name("tally-unmap".into()).spawn(move || trim(trimmer)).ok()?;
     }
-    let buffer = polars_buffer::Buffer::from_owner(Mapped(map));
-    Some(ScanSources::Buffers([buffer].into()))
+    Some(polars_buffer::Buffer::from_owner(Mapped(map)))
 }
 
 /// Lets go of the map's resident pages every [`TRIM_EVERY`] until the map itself is dropped.

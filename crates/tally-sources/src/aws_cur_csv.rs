@@ -1,0 +1,959 @@
+//! The direct reader of legacy AWS CUR CSV files: each record is split and mapped onto the
+//! ledger in one pass in Rust, chunk by chunk on every core, instead of through Polars' CSV scan
+//! and some eighty column expressions.
+//!
+//! [`crate::aws_cur`]'s Polars plan stays the definition of the mapping. This reader gives the
+//! same ledger for the files it accepts (the tests compare the two, column by column, on the
+//! fixtures and on generated rows with every line item type, quoting and Bedrock usage), and
+//! declines anything it is not sure to read the same way: a record with another field count, a
+//! stray quote, CR line ends, a date that is not `YYYY-MM-DDTHH:MM:SSZ`, a cost Polars would
+//! not parse. A declined file is converted by the Polars plan, which then also reports the bad
+//! cell by object, row and column. Nothing the direct reader wrote is kept in that case.
+
+use std::borrow::Cow;
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, View};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
+use polars_buffer::Buffer;
+use polars_compute::decimal::{dec128_to_i128, str_to_dec128};
+use tally_ledger::frame::default_category;
+use tally_ledger::schema::{self, ledger_columns};
+use tally_ledger::{TcoCategory, MONEY_SCALE};
+
+use crate::aws_cur::{
+    bedrock_token_type, contains_ignore_case, is_gpu_instance, json_string, model_from_usage_type, push_json_string,
+    service_category, tag_key, AWS, CREDIT_TYPES, DATES, PURCHASE_TYPES, USAGE_TYPES,
+};
+use crate::chunked::{ChunkMapper, Mapped};
+use crate::{CsvHead, Input};
+
+/// The only date format read directly (AWS's own); any other is left to the Polars plan.
+const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+/// Column positions of the fields the mapping reads (`None`: not in this export).
+struct Fields {
+    line_item_type: Option<usize>,
+    unblended_cost: Option<usize>,
+    unblended_rate: Option<usize>,
+    usage_amount: Option<usize>,
+    public_cost: Option<usize>,
+    public_rate: Option<usize>,
+    ri_effective: Option<usize>,
+    ri_unused_upfront: Option<usize>,
+    ri_unused_recurring: Option<usize>,
+    sp_effective: Option<usize>,
+    sp_total_commitment: Option<usize>,
+    sp_used_commitment: Option<usize>,
+    ri_arn: Option<usize>,
+    sp_arn: Option<usize>,
+    product_code: Option<usize>,
+    usage_type: Option<usize>,
+    product_family: Option<usize>,
+    inference_type: Option<usize>,
+    model: Option<usize>,
+    pricing_unit: Option<usize>,
+    instance_type: Option<usize>,
+    payer_account: Option<usize>,
+    payer_account_name: Option<usize>,
+    usage_account: Option<usize>,
+    usage_account_name: Option<usize>,
+    currency: Option<usize>,
+    pricing_currency: Option<usize>,
+    description: Option<usize>,
+    availability_zone: Option<usize>,
+    invoice_id: Option<usize>,
+    invoicing_entity: Option<usize>,
+    legal_entity: Option<usize>,
+    billing_entity: Option<usize>,
+    product_name: Option<usize>,
+    region_code: Option<usize>,
+    region: Option<usize>,
+    location: Option<usize>,
+    resource_id: Option<usize>,
+    sku: Option<usize>,
+    rate_code: Option<usize>,
+    rate_id: Option<usize>,
+    iam_principal: Option<usize>,
+    period_start: usize,
+    period_end: usize,
+    usage_start: usize,
+    usage_end: usize,
+    /// Tag columns in the order of their names, with their key as JSON text.
+    tags: Vec<(usize, String)>,
+}
+
+/// A legacy CUR CSV file the direct reader accepts.
+pub(crate) struct CurCsv {
+    bytes: polars_buffer::Buffer<u8>,
+    /// Where the first record starts (after the header line).
+    body_start: usize,
+    columns: usize,
+    fields: Fields,
+    source: String,
+    object: String,
+}
+
+/// The direct reader for `input` (a legacy CUR CSV part whose header the Polars plan already
+/// checked), or `None` when the file needs the Polars plan.
+pub(crate) fn open(input: &Input<'_>, head: &CsvHead) -> Option<CurCsv> {
+    if crate::aws_cur::is_parquet(input.path) {
+        return None;
+    }
+    let bytes = crate::mapped::map_bytes(input.path)?;
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        return None;
+    }
+    let text = std::str::from_utf8(&bytes[..header_end(&bytes)?]).ok()?;
+    let mut names = Vec::new();
+    let body_start = split_record(text.as_bytes(), text, 0, &mut names)?;
+    // The names exactly as Polars reads them (CsvHead trims them).
+    if names.len() != head.columns.len() || names.iter().zip(&head.columns).any(|(a, b)| a.as_ref() != b) {
+        return None;
+    }
+    for date in DATES {
+        let sample = head.sample(date).and_then(crate::focus::datetime_format);
+        if sample.is_some_and(|f| f != DATE_FORMAT) {
+            return None;
+        }
+    }
+    let find = |name: &str| names.iter().position(|n| n == name);
+    let need = |name: &str| find(name);
+    let mut tags: Vec<(&str, usize)> =
+        names.iter().enumerate().filter(|(_, n)| tag_key(n).is_some()).map(|(i, n)| (n.as_ref(), i)).collect();
+    tags.sort();
+    let fields = Fields {
+        line_item_type: find("lineItem/LineItemType"),
+        unblended_cost: find("lineItem/UnblendedCost"),
+        unblended_rate: find("lineItem/UnblendedRate"),
+        usage_amount: find("lineItem/UsageAmount"),
+        public_cost: find("pricing/publicOnDemandCost"),
+        public_rate: find("pricing/publicOnDemandRate"),
+        ri_effective: find("reservation/EffectiveCost"),
+        ri_unused_upfront: find("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod"),
+        ri_unused_recurring: find("reservation/UnusedRecurringFee"),
+        sp_effective: find("savingsPlan/SavingsPlanEffectiveCost"),
+        sp_total_commitment: find("savingsPlan/TotalCommitmentToDate"),
+        sp_used_commitment: find("savingsPlan/UsedCommitment"),
+        ri_arn: find("reservation/ReservationARN"),
+        sp_arn: find("savingsPlan/SavingsPlanARN"),
+        product_code: find("lineItem/ProductCode"),
+        usage_type: find("lineItem/UsageType"),
+        product_family: find("product/productFamily"),
+        inference_type: find("product/inference_type"),
+        model: find("product/model"),
+        pricing_unit: find("pricing/unit"),
+        instance_type: find("product/instanceType"),
+        payer_account: find("bill/PayerAccountId"),
+        payer_account_name: find("bill/PayerAccountName"),
+        usage_account: find("lineItem/UsageAccountId"),
+        usage_account_name: find("lineItem/UsageAccountName"),
+        currency: find("lineItem/CurrencyCode"),
+        pricing_currency: find("pricing/currency"),
+        description: find("lineItem/LineItemDescription"),
+        availability_zone: find("lineItem/AvailabilityZone"),
+        invoice_id: find("bill/InvoiceId"),
+        invoicing_entity: find("bill/InvoicingEntity"),
+        legal_entity: find("lineItem/LegalEntity"),
+        billing_entity: find("bill/BillingEntity"),
+        product_name: find("product/ProductName"),
+        region_code: find("product/regionCode"),
+        region: find("product/region"),
+        location: find("product/location"),
+        resource_id: find("lineItem/ResourceId"),
+        sku: find("product/sku"),
+        rate_code: find("pricing/RateCode"),
+        rate_id: find("pricing/RateId"),
+        iam_principal: find("lineItem/IamPrincipal"),
+        // Without these the plan derives the periods from the usage start: left to it.
+        period_start: need("bill/BillingPeriodStartDate")?,
+        period_end: need("bill/BillingPeriodEndDate")?,
+        usage_start: need("lineItem/UsageStartDate")?,
+        usage_end: need("lineItem/UsageEndDate")?,
+        tags: tags.into_iter().filter_map(|(n, i)| Some((i, json_string(tag_key(n)?)))).collect(),
+    };
+    Some(CurCsv {
+        columns: names.len(),
+        bytes,
+        body_start,
+        fields,
+        source: input.source.to_string(),
+        object: input.object.to_string(),
+    })
+}
+
+/// The end of the header line (after its newline), outside quotes.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits the record starting at `pos` into `out` (unquoted, `""` unescaped), returning where the
+/// next record starts; `None` for anything Polars might read differently (a stray quote, a CR,
+/// text after a closing quote, an unterminated quote).
+fn split_record<'a>(b: &'a [u8], s: &'a str, mut pos: usize, out: &mut Vec<Cow<'a, str>>) -> Option<usize> {
+    out.clear();
+    loop {
+        if b.get(pos) == Some(&b'"') {
+            let start = pos + 1;
+            let mut i = start;
+            let mut escaped = false;
+            loop {
+                i += memchr::memchr(b'"', &b[i..])?;
+                if b.get(i + 1) == Some(&b'"') {
+                    escaped = true;
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            let field = s.get(start..i)?;
+            if field.contains('\r') {
+                return None;
+            }
+            out.push(if escaped { Cow::Owned(field.replace("\"\"", "\"")) } else { Cow::Borrowed(field) });
+            match b.get(i + 1) {
+                Some(b',') => pos = i + 2,
+                Some(b'\n') => return Some(i + 2),
+                None => return Some(i + 1),
+                _ => return None,
+            }
+        } else {
+            match find_special(b, pos) {
+                Some(end) => match b[end] {
+                    b',' => {
+                        out.push(Cow::Borrowed(s.get(pos..end)?));
+                        pos = end + 1;
+                    }
+                    b'\n' => {
+                        let field = s.get(pos..end)?;
+                        if field.ends_with('\r') {
+                            return None;
+                        }
+                        out.push(Cow::Borrowed(field));
+                        return Some(end + 1);
+                    }
+                    _ => return None,
+                },
+                None => {
+                    let field = s.get(pos..)?;
+                    if field.ends_with('\r') {
+                        return None;
+                    }
+                    out.push(Cow::Borrowed(field));
+                    return Some(b.len());
+                }
+            }
+        }
+    }
+}
+
+/// The first `,`, newline or `"` at or after `from`: eight bytes at a time (fields are short,
+/// so this beats a SIMD search's setup per field).
+fn find_special(b: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = b.get(from..from + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let w = u64::from_le_bytes(word);
+        // The high bit of each byte equal to `c` (the lowest set bit is always exact).
+        let eq = |c: u8| {
+            let x = w ^ (ONES * u64::from(c));
+            x.wrapping_sub(ONES) & !x & HIGH
+        };
+        let m = eq(b',') | eq(b'\n') | eq(b'"');
+        if m != 0 {
+            return Some(from + (m.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    b.get(from..)?.iter().position(|c| matches!(c, b',' | b'\n' | b'"')).map(|k| from + k)
+}
+
+/// A cost or quantity as Polars' CSV reader reads it into `Decimal(38, 18)`: `Some(None)` for an
+/// empty field, `None` when Polars would not read it.
+fn money(text: &str) -> Option<Option<i128>> {
+    let t = text.trim_start_matches([' ', '\t']);
+    if t.is_empty() {
+        return Some(None);
+    }
+    str_to_dec128(t.as_bytes(), 38, MONEY_SCALE, false).map(Some)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as UTC microseconds: `Some(None)` for an empty field, `None` for any
+/// other text (left to Polars' parser).
+fn instant(text: &str) -> Option<Option<i64>> {
+    if text.is_empty() {
+        return Some(None);
+    }
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let t = date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
+    Some(Some(t.and_utc().timestamp_micros()))
+}
+
+fn is_in(t: Option<&str>, list: &[&str]) -> bool {
+    t.is_some_and(|t| list.contains(&t))
+}
+
+/// Tokens per unit of `pricing/unit`: `1M`/`million` (any case) a million, `token(s)` one, else
+/// a thousand.
+fn tokens_per_unit(unit: Option<&str>) -> i128 {
+    let u = unit.unwrap_or("");
+    if contains_ignore_case(Some(u), "1m") || contains_ignore_case(Some(u), "million") {
+        1_000_000
+    } else if u.eq_ignore_ascii_case("token") || u.eq_ignore_ascii_case("tokens") {
+        1
+    } else {
+        1000
+    }
+}
+
+/// One text column of a chunk, as Arrow string views, with its dictionary.
+///
+/// A value from the file points into the mapped file itself (no copy); a value tally derives is
+/// kept once in the column's own buffer. Every distinct value gets a key as it is first seen, so
+/// the Parquet encoder writes the column's dictionary as it is, without hashing every value
+/// again (Polars' writer hashes each value twice: to estimate the distinct count, then to build
+/// the dictionary).
+struct Texts {
+    views: Vec<View>,
+    valid: MutableBitmap,
+    own: Vec<u8>,
+    keys: Vec<u32>,
+    /// Short values (inlined in their view) by their view; longer values by their text.
+    short: PlHashMap<u128, u32>,
+    long: PlHashMap<Box<str>, u32>,
+    distinct: Vec<View>,
+    /// The previous value's view and key.
+    last: Option<(View, u32)>,
+    /// Whether the dictionary is still kept (a column with mostly distinct values is written
+    /// plain, as Polars' writer does).
+    keyed: bool,
+}
+
+/// The view of a value of at most 12 bytes, built in registers: `View::new_inline` copies the
+/// bytes through memory and reads them back at once, which stalls the CPU on every value.
+fn inline_view(b: &[u8]) -> View {
+    let word = |i: usize| {
+        b.get(i * 4..b.len().min(i * 4 + 4)).map_or(0, |r| r.iter().rev().fold(0u32, |w, &c| (w << 8) | u32::from(c)))
+    };
+    View { length: b.len() as u32, prefix: word(0), buffer_idx: word(1), offset: word(2) }
+}
+
+/// Distinct values past which a column's dictionary is dropped, as a share of a chunk's rows.
+const MAX_DISTINCT_SHARE: f64 = 0.75;
+
+impl Texts {
+    fn new(capacity: usize) -> Texts {
+        Texts {
+            views: Vec::with_capacity(capacity),
+            valid: MutableBitmap::with_capacity(capacity),
+            own: Vec::new(),
+            keys: Vec::with_capacity(capacity),
+            short: PlHashMap::default(),
+            long: PlHashMap::default(),
+            distinct: Vec::new(),
+            last: None,
+            keyed: true,
+        }
+    }
+
+    /// Appends `v`; `file` is the chunk's text, where a value read from the file lies.
+    fn push(&mut self, v: Option<&str>, file: &str) {
+        let Some(v) = v else {
+            self.views.push(View::default());
+            self.valid.push(false);
+            self.keys.push(0);
+            return;
+        };
+        let b = v.as_bytes();
+        let inline = b.len() <= View::MAX_INLINE_SIZE as usize;
+        let short = if inline { inline_view(b) } else { View::default() };
+        // The same value as the previous row's (common: exports come grouped by account,
+        // service and resource) costs one comparison.
+        if let Some((last, key)) = self.last {
+            let same = if inline {
+                last.as_u128() == short.as_u128()
+            } else {
+                last.length as usize == b.len() && self.bytes_of(last, file) == b
+            };
+            if same {
+                self.views.push(last);
+                self.keys.push(key);
+                self.valid.push(true);
+                return;
+            }
+        }
+        let (view, key) = if inline {
+            let key = if self.keyed {
+                let distinct = &mut self.distinct;
+                *self.short.entry(short.as_u128()).or_insert_with(|| {
+                    distinct.push(short);
+                    distinct.len() as u32 - 1
+                })
+            } else {
+                0
+            };
+            (short, key)
+        } else {
+            match self.long.get(v).copied() {
+                Some(key) => (self.distinct[key as usize], key),
+                None => {
+                    let (at, base) = (b.as_ptr() as usize, file.as_ptr() as usize);
+                    let view = if at >= base && at + b.len() <= base + file.len() {
+                        View::new_from_bytes(b, 0, (at - base) as u32)
+                    } else {
+                        let offset = self.own.len() as u32;
+                        self.own.extend_from_slice(b);
+                        View::new_from_bytes(b, 1, offset)
+                    };
+                    let key = self.distinct.len() as u32;
+                    if self.keyed {
+                        self.long.insert(v.into(), key);
+                        self.distinct.push(view);
+                    }
+                    (view, key)
+                }
+            }
+        };
+        self.views.push(view);
+        self.keys.push(key);
+        self.valid.push(true);
+        if self.keyed {
+            self.last = Some((view, key));
+            if self.distinct.len() > 128
+                && self.distinct.len() as f64 > MAX_DISTINCT_SHARE * self.keys.capacity() as f64
+            {
+                self.keyed = false;
+                self.last = None;
+                self.short = PlHashMap::default();
+                self.long = PlHashMap::default();
+            }
+        }
+    }
+
+    /// The bytes a view of this column stands for.
+    fn bytes_of<'a>(&'a self, view: View, file: &'a str) -> &'a [u8] {
+        let len = view.length as usize;
+        if len <= View::MAX_INLINE_SIZE as usize {
+            return &[];
+        }
+        let (start, end) = (view.offset as usize, view.offset as usize + len);
+        let buffer = if view.buffer_idx == 0 { file.as_bytes() } else { &self.own[..] };
+        buffer.get(start..end).unwrap_or(&[])
+    }
+
+    /// The column, and its dictionary form when it keeps one.
+    fn finish(self, name: &str, file: &Buffer<u8>) -> PolarsResult<(Column, Option<Box<dyn Array>>)> {
+        let validity: Option<Bitmap> = (self.valid.unset_bits() > 0).then(|| self.valid.into());
+        let buffers = vec![file.clone(), Buffer::from(self.own)];
+        let keyed = self.keyed
+            && (self.views.len() <= 128 || self.distinct.len() as f64 <= MAX_DISTINCT_SHARE * self.views.len() as f64);
+        // Every view was made in `push` from a `&str` lying in the buffer it names.
+        let column = crate::views::utf8_column(name, self.views, buffers.clone(), validity.clone())?;
+        if !keyed {
+            return Ok((column, None));
+        }
+        let values = crate::views::utf8_array(self.distinct, buffers)?;
+        let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, self.keys.into(), validity);
+        let dict = DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?;
+        Ok((column, Some(dict.boxed())))
+    }
+}
+
+/// Column builders of one chunk, in ledger order where the mapping has a value.
+struct Out<'f> {
+    file: &'f str,
+    texts: Vec<Texts>,
+    money: Vec<(&'static str, Vec<Option<i128>>)>,
+    times: Vec<(&'static str, Vec<Option<i64>>)>,
+    counts: Vec<(&'static str, Vec<Option<i64>>)>,
+}
+
+// Positions in `Out`'s vectors.
+const T_AZ: usize = 0;
+const T_ACCOUNT: usize = 1;
+const T_ACCOUNT_NAME: usize = 2;
+const T_CURRENCY: usize = 3;
+const T_CATEGORY: usize = 4;
+const T_DESCRIPTION: usize = 5;
+const T_FREQUENCY: usize = 6;
+const T_CD_CATEGORY: usize = 7;
+const T_CD_ID: usize = 8;
+const T_CD_STATUS: usize = 9;
+const T_CD_TYPE: usize = 10;
+const T_CONSUMED_UNIT: usize = 11;
+const T_INVOICE: usize = 12;
+const T_ISSUER: usize = 13;
+const T_PRICING_CATEGORY: usize = 14;
+const T_PRICING_CURRENCY: usize = 15;
+const T_PRICING_UNIT: usize = 16;
+const T_PUBLISHER: usize = 17;
+const T_REGION_ID: usize = 18;
+const T_REGION_NAME: usize = 19;
+const T_RESOURCE: usize = 20;
+const T_SERVICE_CATEGORY: usize = 21;
+const T_SERVICE_NAME: usize = 22;
+const T_SUBCATEGORY: usize = 23;
+const T_SKU: usize = 24;
+const T_SKU_PRICE: usize = 25;
+const T_SUB_ACCOUNT: usize = 26;
+const T_SUB_ACCOUNT_NAME: usize = 27;
+const T_TAGS: usize = 28;
+const T_MONTH: usize = 29;
+const T_TCO: usize = 30;
+const T_MODEL: usize = 31;
+const T_TOKEN_TYPE: usize = 32;
+const T_TIER: usize = 33;
+const T_USER: usize = 34;
+const TEXTS: [&str; 35] = [
+    "AvailabilityZone",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "ConsumedUnit",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "PricingCategory",
+    "PricingCurrency",
+    "PricingUnit",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+    schema::X_BILLING_MONTH,
+    schema::X_TCO_CATEGORY,
+    schema::X_MODEL,
+    schema::X_TOKEN_TYPE,
+    schema::X_SERVICE_TIER,
+    schema::X_USER,
+];
+const M_BILLED: usize = 0;
+const M_CONSUMED: usize = 1;
+const M_CONTRACTED: usize = 2;
+const M_CONTRACTED_PRICE: usize = 3;
+const M_EFFECTIVE: usize = 4;
+const M_LIST: usize = 5;
+const M_LIST_PRICE: usize = 6;
+const M_PRICING_QUANTITY: usize = 7;
+const MONEY: [&str; 8] = [
+    "BilledCost",
+    "ConsumedQuantity",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingQuantity",
+];
+const D_PERIOD_END: usize = 0;
+const D_PERIOD_START: usize = 1;
+const D_CHARGE_END: usize = 2;
+const D_CHARGE_START: usize = 3;
+const TIMES: [&str; 4] = ["BillingPeriodEnd", "BillingPeriodStart", "ChargePeriodEnd", "ChargePeriodStart"];
+const C_ROW: usize = 0;
+const C_TOKENS: usize = 1;
+const COUNTS: [&str; 2] = [schema::X_SOURCE_ROW, schema::X_TOKEN_COUNT];
+
+impl<'f> Out<'f> {
+    fn new(file: &'f str, capacity: usize) -> Out<'f> {
+        Out {
+            file,
+            texts: TEXTS.iter().map(|_| Texts::new(capacity)).collect(),
+            money: MONEY.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
+            times: TIMES.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
+            counts: COUNTS.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
+        }
+    }
+
+    fn text(&mut self, i: usize, v: Option<&str>) {
+        self.texts[i].push(v, self.file);
+    }
+
+    /// The ledger frame (every column, in order, of its ledger type) of `height` rows.
+    fn finish(self, height: usize, cur: &CurCsv, file: &Buffer<u8>) -> PolarsResult<Mapped> {
+        let mut built: PlHashMap<&'static str, Column> = PlHashMap::new();
+        let mut dicts: PlHashMap<&'static str, Box<dyn Array>> = PlHashMap::new();
+        for (name, texts) in TEXTS.iter().zip(self.texts) {
+            let (column, dict) = texts.finish(name, file)?;
+            built.insert(name, column);
+            if let Some(dict) = dict {
+                dicts.insert(name, dict);
+            }
+        }
+        for (name, v) in self.money {
+            let ca: Int128Chunked = v.into_iter().collect_ca(name.into());
+            built.insert(name, ca.into_decimal_unchecked(38, MONEY_SCALE).into_column());
+        }
+        for (name, v) in self.times {
+            let ca: Int64Chunked = v.into_iter().collect_ca(name.into());
+            built.insert(name, ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column());
+        }
+        for (name, v) in self.counts {
+            let ca: Int64Chunked = v.into_iter().collect_ca(name.into());
+            built.insert(name, ca.into_column());
+        }
+        let constant = |name: &'static str, v: &str| {
+            Column::new_scalar(name.into(), Scalar::new(DataType::String, AnyValue::StringOwned(v.into())), height)
+        };
+        built.insert("ProviderName", constant("ProviderName", AWS));
+        built.insert(schema::X_SOURCE, constant(schema::X_SOURCE, &cur.source));
+        built.insert(schema::X_SOURCE_FORMAT, constant(schema::X_SOURCE_FORMAT, "aws-cur"));
+        built.insert(schema::X_SOURCE_OBJECT, constant(schema::X_SOURCE_OBJECT, &cur.object));
+        built.insert(schema::X_COST_BASIS, constant(schema::X_COST_BASIS, "billed"));
+        let columns = ledger_columns()
+            .map(|c| match built.remove(c.name) {
+                Some(col) => col,
+                None => Column::full_null(c.name.into(), height, &c.kind.dtype()),
+            })
+            .collect();
+        let dicts = ledger_columns().map(|c| dicts.remove(c.name)).collect();
+        Ok(Mapped { df: DataFrame::new(height, columns)?, dicts })
+    }
+}
+
+impl ChunkMapper for CurCsv {
+    fn body(&self) -> Buffer<u8> {
+        self.bytes.clone().sliced(self.body_start..)
+    }
+
+    fn map(&self, chunk: Buffer<u8>, conform: bool) -> Option<Mapped> {
+        let records: &[u8] = &chunk;
+        let text = simdutf8::basic::from_utf8(records).ok()?;
+        let f = &self.fields;
+        let mut out = Out::new(text, records.len() / 512 + 16);
+        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(self.columns);
+        let mut tags = String::new();
+        let mut month: Option<(i64, String)> = None;
+        let mut others: PlHashMap<&'static str, String> = PlHashMap::default();
+        let mut pos = 0;
+        let mut rows = 0usize;
+        while pos < records.len() {
+            pos = split_record(records, text, pos, &mut fields)?;
+            if fields.len() != self.columns {
+                return None;
+            }
+            rows += 1;
+            let raw = |i: Option<usize>| i.map(|i| fields[i].as_ref());
+            // Text as the plan reads it: empty is null.
+            let txt = |i: Option<usize>| raw(i).filter(|v| !v.is_empty());
+            let num = |i: Option<usize>| -> Option<Option<i128>> {
+                match raw(i) {
+                    None => Some(None),
+                    Some(v) => money(v),
+                }
+            };
+            let t = txt(f.line_item_type);
+            let billed = num(f.unblended_cost)?;
+            let amount = num(f.usage_amount)?;
+            let public = num(f.public_cost)?;
+            let m0 = |i: Option<usize>| num(i).map(|v| v.unwrap_or(0));
+            let (ri_arn, sp_arn) = (txt(f.ri_arn), txt(f.sp_arn));
+            let effective = match t {
+                Some("SavingsPlanCoveredUsage") => Some(m0(f.sp_effective)?),
+                Some("SavingsPlanRecurringFee") => {
+                    Some(m0(f.sp_total_commitment)?.checked_sub(m0(f.sp_used_commitment)?)?)
+                }
+                Some("SavingsPlanNegation" | "SavingsPlanUpfrontFee") => Some(0),
+                Some("DiscountedUsage") => Some(m0(f.ri_effective)?),
+                Some("RIFee") => Some(m0(f.ri_unused_upfront)?.checked_add(m0(f.ri_unused_recurring)?)?),
+                Some("Fee") if ri_arn.is_some() => Some(0),
+                _ => billed,
+            };
+            // Check every money column the plan reads, used or not, as its scan would.
+            num(f.unblended_rate)?;
+            num(f.public_rate)?;
+            for i in [f.sp_effective, f.sp_total_commitment, f.sp_used_commitment, f.ri_effective] {
+                num(i)?;
+            }
+            for i in [f.ri_unused_upfront, f.ri_unused_recurring] {
+                num(i)?;
+            }
+            let category = if t == Some("Tax") {
+                "Tax"
+            } else if is_in(t, PURCHASE_TYPES) {
+                "Purchase"
+            } else if is_in(t, CREDIT_TYPES) {
+                "Credit"
+            } else if is_in(t, USAGE_TYPES) {
+                "Usage"
+            } else {
+                "Adjustment"
+            };
+            let is_usage = is_in(t, USAGE_TYPES);
+            let frequency = if is_usage {
+                "Usage-Based"
+            } else if is_in(t, &["RIFee", "SavingsPlanRecurringFee", "Tax"]) {
+                "Recurring"
+            } else {
+                "One-Time"
+            };
+            let list_cost = if t == Some("SavingsPlanNegation") { Some(0) } else { public.or(billed) };
+            let code = txt(f.product_code);
+            let usage_type = txt(f.usage_type);
+            let family = txt(f.product_family);
+            let bedrock = family == Some("Amazon Bedrock") || code == Some("AmazonBedrock");
+            let inference = txt(f.inference_type);
+            let spot = contains_ignore_case(usage_type, "spotusage");
+            let token_type = if bedrock { bedrock_token_type(usage_type, inference) } else { None };
+            let model = if bedrock { txt(f.model).or_else(|| model_from_usage_type(usage_type?)) } else { None };
+            let pricing_unit = txt(f.pricing_unit);
+            let tokens = match (token_type, amount) {
+                (Some(_), Some(a)) => {
+                    // As Polars multiplies decimals (38 digits at most) and casts to an integer
+                    // (rounding half to even).
+                    let scaled =
+                        a.checked_mul(tokens_per_unit(pricing_unit)).filter(|v| v.unsigned_abs() < 10u128.pow(38))?;
+                    i64::try_from(dec128_to_i128(scaled, MONEY_SCALE)).ok()
+                }
+                _ => None,
+            };
+            let batch =
+                bedrock && (contains_ignore_case(usage_type, "batch") || contains_ignore_case(inference, "batch"));
+            let service_cat = service_category(code, bedrock);
+            let subcategory = if bedrock {
+                Some("Generative AI")
+            } else if code == Some("AmazonEC2") && family == Some("Compute Instance") {
+                Some("Virtual Machines")
+            } else {
+                None
+            };
+            let instance = txt(f.instance_type).or(usage_type).unwrap_or("");
+            let gpu = is_usage && is_gpu_instance(instance);
+            let covered = is_in(t, &["DiscountedUsage", "SavingsPlanCoveredUsage"]);
+            let sub_account = txt(f.usage_account);
+            let consumed_unit = if is_usage { pricing_unit } else { None };
+            let start = instant(raw(Some(f.usage_start)).unwrap_or(""))?;
+            let period_start = instant(raw(Some(f.period_start)).unwrap_or(""))?;
+            let period_end = instant(raw(Some(f.period_end)).unwrap_or(""))?;
+            let end = instant(raw(Some(f.usage_end)).unwrap_or(""))?;
+
+            out.text(T_AZ, txt(f.availability_zone));
+            out.money[M_BILLED].1.push(billed);
+            out.text(T_ACCOUNT, txt(f.payer_account).or(sub_account));
+            out.text(T_ACCOUNT_NAME, txt(f.payer_account_name));
+            out.text(T_CURRENCY, txt(f.currency));
+            out.times[D_PERIOD_START].1.push(period_start);
+            out.times[D_PERIOD_END].1.push(period_end);
+            out.text(T_CATEGORY, Some(category));
+            out.text(T_DESCRIPTION, txt(f.description));
+            out.text(T_FREQUENCY, Some(frequency));
+            out.times[D_CHARGE_START].1.push(start);
+            out.times[D_CHARGE_END].1.push(end);
+            out.text(
+                T_CD_CATEGORY,
+                if sp_arn.is_some() {
+                    Some("Spend")
+                } else if ri_arn.is_some() {
+                    Some("Usage")
+                } else {
+                    None
+                },
+            );
+            out.text(T_CD_ID, sp_arn.or(ri_arn));
+            out.text(
+                T_CD_TYPE,
+                if sp_arn.is_some() {
+                    Some("Savings Plan")
+                } else if ri_arn.is_some() {
+                    Some("Reserved Instance")
+                } else {
+                    None
+                },
+            );
+            out.text(T_CD_STATUS, covered.then_some("Used"));
+            out.money[M_CONSUMED].1.push(if is_usage { amount } else { None });
+            out.text(T_CONSUMED_UNIT, consumed_unit);
+            out.money[M_CONTRACTED].1.push(billed);
+            out.money[M_CONTRACTED_PRICE].1.push(num(f.unblended_rate)?);
+            out.money[M_EFFECTIVE].1.push(effective);
+            out.text(T_INVOICE, txt(f.invoice_id));
+            let entity = txt(f.invoicing_entity);
+            out.text(
+                T_ISSUER,
+                match entity {
+                    Some(e) if !e.starts_with("Amazon Web Services") => Some(e),
+                    _ => Some(AWS),
+                },
+            );
+            out.money[M_LIST].1.push(list_cost);
+            out.money[M_LIST_PRICE].1.push(num(f.public_rate)?);
+            out.text(
+                T_PRICING_CATEGORY,
+                if covered {
+                    Some("Committed")
+                } else if t == Some("Usage") && spot {
+                    Some("Dynamic")
+                } else if t == Some("Usage") {
+                    Some("Standard")
+                } else {
+                    None
+                },
+            );
+            out.text(T_PRICING_CURRENCY, txt(f.pricing_currency).or(txt(f.currency)));
+            // FOCUS conformance (`conform_focus`), when no user rule needs the rows before it.
+            let (quantity, unit) = if conform {
+                let unit = pricing_unit.or(consumed_unit);
+                let quantity = if category == "Tax" { None } else { amount };
+                let quantity = unit.and(quantity);
+                (quantity, quantity.and(unit))
+            } else {
+                (amount, pricing_unit)
+            };
+            out.money[M_PRICING_QUANTITY].1.push(quantity);
+            out.text(T_PRICING_UNIT, unit);
+            out.text(
+                T_PUBLISHER,
+                Some(txt(f.legal_entity).or(txt(f.billing_entity)).unwrap_or("Amazon Web Services, Inc.")),
+            );
+            out.text(T_REGION_ID, txt(f.region_code).or(txt(f.region)));
+            out.text(T_REGION_NAME, txt(f.location));
+            out.text(T_RESOURCE, txt(f.resource_id));
+            out.text(T_SERVICE_CATEGORY, Some(service_cat));
+            out.text(T_SERVICE_NAME, txt(f.product_name).or(code));
+            match (subcategory, conform) {
+                (None, true) => {
+                    let other = others.entry(service_cat).or_insert_with(|| format!("Other ({service_cat})"));
+                    out.text(T_SUBCATEGORY, Some(other.as_str()));
+                }
+                _ => out.text(T_SUBCATEGORY, subcategory),
+            }
+            out.text(T_SKU, txt(f.sku));
+            out.text(T_SKU_PRICE, txt(f.rate_code).or(txt(f.rate_id)));
+            out.text(T_SUB_ACCOUNT, sub_account);
+            out.text(T_SUB_ACCOUNT_NAME, txt(f.usage_account_name));
+            tags.clear();
+            for (i, key) in &f.tags {
+                if let Some(v) = txt(Some(*i)) {
+                    tags.push(if tags.is_empty() { '{' } else { ',' });
+                    tags.push_str(key);
+                    tags.push(':');
+                    push_json_string(&mut tags, v);
+                }
+            }
+            if tags.is_empty() {
+                out.text(T_TAGS, None);
+            } else {
+                tags.push('}');
+                out.text(T_TAGS, Some(tags.as_str()));
+            }
+            out.counts[C_ROW].1.push(Some(rows as i64));
+            out.text(T_MODEL, model);
+            out.text(T_TOKEN_TYPE, token_type);
+            out.counts[C_TOKENS].1.push(tokens);
+            out.text(T_TIER, batch.then_some("batch"));
+            out.text(T_USER, txt(f.iam_principal));
+            match period_start {
+                None => out.text(T_MONTH, None),
+                Some(ts) => {
+                    if month.as_ref().is_none_or(|(last, _)| *last != ts) {
+                        let d = chrono::DateTime::from_timestamp_micros(ts)?;
+                        month = Some((ts, format!("{:04}-{:02}", d.year(), d.month())));
+                    }
+                    out.text(T_MONTH, month.as_ref().map(|(_, m)| m.as_str()));
+                }
+            }
+            let tco = if gpu {
+                TcoCategory::Compute
+            } else if token_type.is_some() || subcategory == Some("Generative AI") {
+                TcoCategory::ModelApi
+            } else {
+                default_category(Some(service_cat), subcategory, pricing_unit, consumed_unit)
+            };
+            out.text(T_TCO, Some(tco.as_str()));
+        }
+        out.finish(rows, self, &chunk).ok()
+    }
+}
+
+#[cfg(test)]
+#[path = "aws_cur_csv_tests.rs"]
+mod differential;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_views_are_arrows_own() {
+        for s in ["", "a", "USD", "Usage", "abcdefgh", "abcdefghijk", "abcdefghijkl", "é€"] {
+            assert_eq!(inline_view(s.as_bytes()).as_u128(), View::new_inline(s.as_bytes()).as_u128(), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_word_search_finds_what_a_byte_search_finds() {
+        let text = b"abc,def\"ghijklmnopq\nrstu,,,vwxyz0123456789\"\",\n,a";
+        for from in 0..=text.len() {
+            let slow = text[from..].iter().position(|c| matches!(c, b',' | b'\n' | b'"')).map(|k| from + k);
+            assert_eq!(find_special(text, from), slow, "from {from}");
+        }
+        let high: Vec<u8> = "é,€\n\u{1}\u{7f}\u{80}ÿ\"".bytes().collect();
+        for from in 0..=high.len() {
+            let slow = high[from..].iter().position(|c| matches!(c, b',' | b'\n' | b'"')).map(|k| from + k);
+            assert_eq!(find_special(&high, from), slow, "from {from}");
+        }
+    }
+
+    #[test]
+    fn records_split_as_rfc_4180() {
+        let text = "a,\"b,c\",\"say \"\"hi\"\"\",\n\"x\",y,,z";
+        let mut out = Vec::new();
+        let next = split_record(text.as_bytes(), text, 0, &mut out).unwrap();
+        assert_eq!(out, ["a", "b,c", "say \"hi\"", ""]);
+        let end = split_record(text.as_bytes(), text, next, &mut out).unwrap();
+        assert_eq!(out, ["x", "y", "", "z"]);
+        assert_eq!(end, text.len());
+    }
+
+    #[test]
+    fn what_polars_might_read_differently_is_declined() {
+        let mut out = Vec::new();
+        for bad in ["a,b\"c,d\n", "a,\"b\"c,d\n", "a,b\r\n", "a,\"unterminated\n", "a,\"b\"\r\n"] {
+            assert!(split_record(bad.as_bytes(), bad, 0, &mut out).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn dates_and_money_read_as_polars_reads_them() {
+        assert_eq!(instant("2026-10-19T11:00:00Z"), Some(Some(1_792_407_600_000_000)));
+        assert_eq!(instant(""), Some(None));
+        for odd in ["2026-02-30T00:00:00Z", "2026-10-19T24:00:00Z", "2026-10-19 11:00:00Z", "2026-10-19T11:00:00"] {
+            assert_eq!(instant(odd), None, "{odd}");
+        }
+        assert_eq!(money(""), Some(None));
+        assert_eq!(money(" 1.5"), Some(Some(15 * 10i128.pow(17))));
+        assert_eq!(money("1e-3"), Some(Some(10i128.pow(15))));
+        assert_eq!(money("abc"), None);
+    }
+}

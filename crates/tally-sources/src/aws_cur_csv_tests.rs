@@ -1,0 +1,354 @@
+//! The direct CUR reader against the Polars plan: the same ledger, column by column, on the
+//! fixtures and on generated rows that mix every line item type, Bedrock and GPU usage, quoting,
+//! empty values and awkward numbers; and the inputs it must leave to the plan.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use tally_ledger::frame::{collect_streaming, scan_ledger, CategoryRule};
+
+use crate::convert::{convert_direct, convert_with};
+use crate::{format_by_name, Input};
+
+const HEADER: &[&str] = &[
+    "identity/LineItemId",
+    "bill/InvoiceId",
+    "bill/InvoicingEntity",
+    "bill/BillingEntity",
+    "bill/PayerAccountId",
+    "bill/PayerAccountName",
+    "bill/BillingPeriodStartDate",
+    "bill/BillingPeriodEndDate",
+    "lineItem/UsageAccountId",
+    "lineItem/UsageAccountName",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/UsageEndDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/AvailabilityZone",
+    "lineItem/ResourceId",
+    "lineItem/UsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedRate",
+    "lineItem/UnblendedCost",
+    "lineItem/LineItemDescription",
+    "lineItem/LegalEntity",
+    "lineItem/IamPrincipal",
+    "product/ProductName",
+    "product/instanceType",
+    "product/model",
+    "product/inference_type",
+    "product/productFamily",
+    "product/regionCode",
+    "product/region",
+    "product/location",
+    "product/sku",
+    "pricing/RateCode",
+    "pricing/RateId",
+    "pricing/currency",
+    "pricing/publicOnDemandCost",
+    "pricing/publicOnDemandRate",
+    "pricing/unit",
+    "reservation/EffectiveCost",
+    "reservation/ReservationARN",
+    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "reservation/UnusedRecurringFee",
+    "savingsPlan/SavingsPlanARN",
+    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/TotalCommitmentToDate",
+    "savingsPlan/UsedCommitment",
+    "resourceTags/user:team",
+    "resourceTags/aws:createdBy",
+    "resourceTags/user:project",
+];
+
+/// The values each column cycles through (a column's value in row `i` is picked with a stride
+/// of its own, so that rows mix them).
+fn values(column: &str) -> &'static [&'static str] {
+    match column {
+        "identity/LineItemId" => &["li-1", "li-2", "li-3"],
+        "bill/InvoiceId" => &["EUINUS26-1000187", "", "INV-2"],
+        "bill/InvoicingEntity" => {
+            &["Amazon Web Services, Inc.", "Amazon Web Services EMEA SARL", "", "Acme Seller LLC"]
+        }
+        "bill/BillingEntity" => &["AWS", "AWS Marketplace", ""],
+        "bill/PayerAccountId" => &["210987654321", "210987654322"],
+        "bill/PayerAccountName" => &["", "Northwind Payer"],
+        "bill/BillingPeriodStartDate" => &["2026-10-01T00:00:00Z"],
+        "bill/BillingPeriodEndDate" => &["2026-11-01T00:00:00Z"],
+        "lineItem/UsageAccountId" => &["884128468242", "124095816904", ""],
+        "lineItem/UsageAccountName" => &["", "support-bot"],
+        "lineItem/LineItemType" => &[
+            "Usage",
+            "DiscountedUsage",
+            "SavingsPlanCoveredUsage",
+            "SavingsPlanNegation",
+            "SavingsPlanRecurringFee",
+            "SavingsPlanUpfrontFee",
+            "RIFee",
+            "Fee",
+            "Tax",
+            "Credit",
+            "Refund",
+            "BundledDiscount",
+            "EdpDiscount",
+        ],
+        "lineItem/UsageStartDate" => &["2026-10-05T13:00:00Z", "2026-10-31T23:00:00Z", "2026-10-01T00:00:00Z"],
+        "lineItem/UsageEndDate" => &["2026-10-05T14:00:00Z", "2026-10-06T00:00:00Z", "2026-11-01T00:00:00Z"],
+        "lineItem/ProductCode" => &[
+            "AmazonEC2",
+            "AmazonBedrock",
+            "AmazonS3",
+            "AmazonSageMaker",
+            "AWSKMS",
+            "AmazonCloudWatch",
+            "cw7n3zvcp2tbp4rlbfpnsphqz",
+        ],
+        "lineItem/UsageType" => &[
+            "USE1-BoxUsage:g5.xlarge",
+            "USE1-SpotUsage:p4d.24xlarge",
+            "USE1-Claude4.6Sonnet-input-tokens",
+            "USE1-Claude4.6Sonnet-cache-read-input-token-count",
+            "EU-Llama3-70B-output-tokens-batch",
+            "USW2-NovaPro-cache-write-input-token-count",
+            "ml.g5.2xlarge-Hosting",
+            "TimedStorage-ByteHrs",
+            "",
+        ],
+        "lineItem/AvailabilityZone" => &["us-east-1a", "", "eu-west-1b-extended-zone"],
+        "lineItem/ResourceId" => &[
+            "i-0abc123",
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-6",
+            "",
+            "support-assistant-9335c9db",
+        ],
+        "lineItem/UsageAmount" => &[
+            "1",
+            "0.5",
+            "1234.56789",
+            "1e3",
+            "",
+            "-2",
+            "0.0000000000000000001",
+            "123456789.1234567890123456789",
+            " 7.25",
+        ],
+        "lineItem/CurrencyCode" => &["USD", "USD", "EUR"],
+        "lineItem/UnblendedRate" => &["0.023", "", "1E-6"],
+        "lineItem/UnblendedCost" => &["0.0583054230528", "-5.25", "0", "12.3456789012", "1E-7", "11826"],
+        "lineItem/LineItemDescription" => &[
+            "$0.023 per GB-Mo TimedStorage-ByteHrs in US East (N. Virginia)",
+            "",
+            "Sign up charge for subscription: 1234, planId: 99",
+            "Tax for \"product\" AmazonEC2",
+            "Claude Sonnet 4.6 input tokens",
+        ],
+        "lineItem/LegalEntity" => &["", "Amazon Web Services, Inc.", "Anthropic, PBC"],
+        "lineItem/IamPrincipal" => &["", "arn:aws:iam::884128468242:role/support-bot"],
+        "product/ProductName" => {
+            &["Amazon Elastic Compute Cloud", "", "Amazon Bedrock", "Claude Sonnet 4.6 (Amazon Bedrock Edition)"]
+        }
+        "product/instanceType" => &["g5.xlarge", "m5.large", "", "p5.48xlarge", "ml.g6.xlarge"],
+        "product/model" => &["", "Claude Sonnet 4.6", "Llama 3 70B"],
+        "product/inference_type" => &["", "Input tokens", "Output tokens", "Cache read", "batch inference"],
+        "product/productFamily" => &["Compute Instance", "Amazon Bedrock", "Storage", "", "ML Instance"],
+        "product/regionCode" => &["us-east-1", "", "eu-west-1"],
+        "product/region" => &["", "us-west-2"],
+        "product/location" => &["US East (N. Virginia)", "", "EU (Ireland)"],
+        "product/sku" => &["QYWRDF9FHEJVC9YU", "", "QMFBC9ZTMCV4UBVG"],
+        "pricing/RateCode" => &["QYWRDF9FHEJVC9YU.JRTCKXETXF.6YS6EN2CT7", ""],
+        "pricing/RateId" => &["123456789", ""],
+        "pricing/currency" => &["", "USD"],
+        "pricing/publicOnDemandCost" => &["0.0583054230528", "", "14.2"],
+        "pricing/publicOnDemandRate" => &["0.023", "", "3"],
+        "pricing/unit" => &["Hrs", "1K tokens", "1M tokens", "tokens", "GB-Mo", "", "Million Tokens"],
+        "reservation/EffectiveCost" => &["", "0.75", "1.5"],
+        "reservation/ReservationARN" => &["", "arn:aws:ec2:us-east-1:210987654321:reserved-instances/abc"],
+        "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod" => &["", "10.5"],
+        "reservation/UnusedRecurringFee" => &["2.25", ""],
+        "savingsPlan/SavingsPlanARN" => &["", "arn:aws:savingsplans::210987654321:savingsplan/xyz"],
+        "savingsPlan/SavingsPlanEffectiveCost" => &["", "0.42"],
+        "savingsPlan/TotalCommitmentToDate" => &["100", ""],
+        "savingsPlan/UsedCommitment" => &["", "97.5"],
+        "resourceTags/user:team" => {
+            &["", "alpha", "has \"quotes\"", "comma, inside", "line\nbreak", "ünïcödé", "back\\slash"]
+        }
+        "resourceTags/aws:createdBy" => &["", "AssumedRole:AROA:bot", "tab\there"],
+        "resourceTags/user:project" => &["support-assistant", "", "legal-summarizer"],
+        _ => &[""],
+    }
+}
+
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+/// A legacy CUR CSV of `rows` rows mixing [`values`].
+fn generated(rows: usize) -> String {
+    let mut out = HEADER.join(",");
+    out.push('\n');
+    for i in 0..rows {
+        let fields: Vec<String> = HEADER
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let vs = values(name);
+                csv_field(vs[(i * (2 * c + 3) + i / 7) % vs.len()])
+            })
+            .collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn read(path: &Path) -> DataFrame {
+    collect_streaming(scan_ledger(&[path.to_path_buf()]).unwrap()).unwrap()
+}
+
+fn assert_same(direct: &DataFrame, polars: &DataFrame) {
+    assert_eq!(direct.schema(), polars.schema());
+    assert_eq!(direct.height(), polars.height());
+    for c in polars.columns() {
+        let d = direct.column(c.name()).unwrap();
+        if !d.equals_missing(c) {
+            let rows: Vec<String> = (0..d.len())
+                .filter(|&i| d.get(i).ok() != c.get(i).ok())
+                .take(5)
+                .map(|i| format!("row {i}: direct {:?}, plan {:?}", d.get(i).ok(), c.get(i).ok()))
+                .collect();
+            panic!("column {} differs: {}", c.name(), rows.join("; "));
+        }
+    }
+}
+
+/// Converts `files` with the direct reader (which must not decline) and with the Polars plan,
+/// and checks that both give the same ledger and totals.
+fn check(files: &[(PathBuf, String)], rules: &[CategoryRule], quantities_only: bool, chunk: usize) -> DataFrame {
+    let format = format_by_name("aws-cur").unwrap();
+    let inputs: Vec<Input<'_>> = files
+        .iter()
+        .map(|(path, object)| Input {
+            path,
+            object,
+            source: "cur",
+            category_rules: rules,
+            prices: None,
+            quantities_only,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("direct.parquet"), dir.path().join("polars.parquet"));
+    let direct = convert_direct(format, &inputs, &a, chunk).unwrap().expect("the direct reader declined");
+    let polars = convert_with(format, &inputs, &b, None).unwrap();
+    assert_eq!(direct, polars);
+    let (a, b) = (read(&a), read(&b));
+    assert_same(&a, &b);
+    a
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    (path, format!("s3://bills/cur/{name}"))
+}
+
+#[test]
+fn generated_rows_give_the_plans_ledger_in_one_chunk_or_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "cur-00001.csv", &generated(900));
+    let whole = check(std::slice::from_ref(&file), &[], false, crate::chunked::CHUNK);
+    assert_eq!(whole.height(), 900);
+    // Chunks of a few rows: row numbers run on across chunks, and some cuts fall on the
+    // newline inside a quoted tag (the reader declines such a cut, and the plan reads the file).
+    for chunk in [4096, 20_000] {
+        let dir2 = tempfile::tempdir().unwrap();
+        let plain = generated(900).replace("line\nbreak", "line break");
+        let file = write(dir2.path(), "cur-00001.csv", &plain);
+        check(std::slice::from_ref(&file), &[], false, chunk);
+    }
+}
+
+#[test]
+fn several_parts_number_their_rows_each_from_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = generated(300).replace("line\nbreak", "line break");
+    let files = [write(dir.path(), "cur-00001.csv", &text), write(dir.path(), "cur-00002.csv", &text)];
+    let df = check(&files, &[], false, 3000);
+    let rows = df.column("x_source_row").unwrap().i64().unwrap();
+    assert_eq!((rows.get(0), rows.get(299), rows.get(300), rows.get(599)), (Some(1), Some(300), Some(1), Some(300)));
+}
+
+#[test]
+fn user_rules_and_quantities_only_give_the_plans_ledger() {
+    let rules: Vec<CategoryRule> = serde_json::from_str(
+        r#"[{"when": {"column": "ServiceSubcategory", "present": false}, "category": "people"},
+            {"when": {"tag": "team", "equals": "alpha"}, "category": "security_compliance"}]"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "cur-00001.csv", &generated(400));
+    let df = check(std::slice::from_ref(&file), &rules, false, crate::chunked::CHUNK);
+    assert!(df.column("x_tco_category").unwrap().str().unwrap().iter().any(|c| c == Some("people")));
+    check(std::slice::from_ref(&file), &[], true, crate::chunked::CHUNK);
+}
+
+#[test]
+fn the_fixture_deliveries_give_the_plans_ledger() {
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cloud/aws-cur/northwind-cur/20261101-20261201");
+    let dir = tempfile::tempdir().unwrap();
+    for delivery in std::fs::read_dir(&root).unwrap() {
+        let delivery = delivery.unwrap().path();
+        let mut files = Vec::new();
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(&delivery).unwrap().map(|e| e.unwrap().path()).collect();
+        parts.sort();
+        for part in parts.iter().filter(|p| p.to_string_lossy().ends_with(".csv.gz")) {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(std::fs::File::open(part).unwrap()).read_to_string(&mut text).unwrap();
+            let name = format!(
+                "{}-{}",
+                delivery.file_name().unwrap().to_string_lossy(),
+                part.file_name().unwrap().to_string_lossy()
+            );
+            files.push(write(dir.path(), name.trim_end_matches(".gz"), &text));
+        }
+        assert!(!files.is_empty());
+        check(&files, &[], false, crate::chunked::CHUNK);
+    }
+}
+
+#[test]
+fn what_the_reader_cannot_be_sure_of_is_left_to_the_plan() {
+    let format = format_by_name("aws-cur").unwrap();
+    let good = generated(50).replace("line\nbreak", "line break");
+    let cases = [
+        ("crlf", good.replace('\n', "\r\n")),
+        ("other date format", good.replace("2026-10-05T13:00:00Z", "2026-10-05 13:00:00")),
+        ("a cost Polars cannot read", good.replacen("0.0583054230528", "12x5", 1)),
+        ("a short record", format!("{good}li-9,INV\n")),
+        ("a stray quote", good.replacen("us-east-1a", "us-\"east", 1)),
+    ];
+    for (what, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, object) = write(dir.path(), "cur-00001.csv", &text);
+        let input = Input {
+            path: &path,
+            object: &object,
+            source: "cur",
+            category_rules: &[],
+            prices: None,
+            quantities_only: false,
+        };
+        let dest = dir.path().join("out.parquet");
+        let direct = convert_direct(format, std::slice::from_ref(&input), &dest, 1024).unwrap();
+        assert!(direct.is_none(), "{what}: the direct reader should decline");
+        assert!(!dest.exists(), "{what}: the declined output is removed");
+    }
+}

@@ -1,0 +1,294 @@
+//! Converting local CSV files with a direct reader: the records are cut into chunks of about
+//! [`CHUNK`] bytes (a record never spans two), every core maps chunks into ledger frames and
+//! encodes and compresses each as a Parquet row group, and the row groups are written in file
+//! order.
+//!
+//! Memory stays bounded: a worker does not start a chunk more than [`AHEAD`] chunks past the
+//! last one written, and the input is a memory map whose pages are let go behind the reader.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, OnceLock};
+
+use polars::prelude::*;
+use polars_arrow::array::Array;
+use polars_parquet::parquet::error::ParquetError;
+use polars_parquet::write::{
+    array_to_columns, to_parquet_schema, CompressedPage, Compressor, Encoding, SchemaDescriptor, Version, WriteOptions,
+};
+use tally_ledger::frame::parquet_options;
+use tally_ledger::schema;
+
+/// Bytes of CSV per chunk (about 20,000 CUR records): large enough that the per-frame costs
+/// (allocation, one Parquet row group) do not count, small enough to keep memory low.
+pub(crate) const CHUNK: usize = 40 << 20;
+
+/// How many chunks past the last one written a worker may start.
+const AHEAD: usize = 4;
+
+/// A format's direct reader of one file.
+pub(crate) trait ChunkMapper: Sync {
+    /// The records: the file after its header.
+    fn body(&self) -> polars_buffer::Buffer<u8>;
+    /// Maps whole records into a ledger frame whose `x_source_row` counts from 1 in the chunk,
+    /// or `None` when these records need the general (Polars) reader. With `conform`, the frame
+    /// is already what `conform_focus` makes of it.
+    fn map(&self, records: polars_buffer::Buffer<u8>, conform: bool) -> Option<Mapped>;
+}
+
+/// A mapped chunk: the ledger frame, and for each of its columns the dictionary form the
+/// reader built while mapping it, if any (written as the column's Parquet dictionary).
+pub(crate) struct Mapped {
+    pub df: DataFrame,
+    pub dicts: Vec<Option<Box<dyn polars_arrow::array::Array>>>,
+}
+
+/// Ranges of `body` of about `target` bytes, each ending after a newline (or at the end), the
+/// last few smaller so that no core waits long for the last one.
+///
+/// A newline inside a quoted field would cut a record in two: the chunk before it then ends
+/// inside an open quote, which its reader declines, so the cut is never taken for a record end.
+/// (Finding the true record ends first would take a pass over the whole file before any work.)
+pub(crate) fn chunks(body: &[u8], target: usize) -> Vec<Range<usize>> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < body.len() {
+        let left = body.len() - start;
+        let size = if left < 3 * target { (target / 3).max(1) } else { target };
+        let nominal = start.saturating_add(size);
+        let end = if nominal >= body.len() {
+            body.len()
+        } else {
+            memchr::memchr(b'\n', &body[nominal - 1..]).map_or(body.len(), |k| nominal + k)
+        };
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// How every row group of one file is encoded (the same as Polars' own Parquet writer).
+struct Encoder {
+    schema: Schema,
+    parquet: SchemaDescriptor,
+    encodings: Vec<Vec<Encoding>>,
+    options: WriteOptions,
+}
+
+impl Encoder {
+    fn new(schema: &Schema) -> PolarsResult<Encoder> {
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let options = parquet_options();
+        Ok(Encoder {
+            schema: schema.clone(),
+            parquet: to_parquet_schema(&arrow)?,
+            encodings: get_encodings(&arrow).iter().cloned().collect(),
+            options: WriteOptions {
+                statistics: options.statistics,
+                compression: options.compression.into(),
+                version: Version::V1,
+                data_page_size: options.data_page_size,
+            },
+        })
+    }
+
+    /// One row group: every column's pages, encoded and compressed. A column with a dictionary
+    /// from the reader (`dicts`, by position) is written with it.
+    fn encode(&self, df: &DataFrame, dicts: &[Option<Box<dyn Array>>]) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+        polars_ensure!(df.schema().as_ref() == &self.schema, SchemaMismatch: "a chunk's columns differ from the first chunk's");
+        let mut out = Vec::with_capacity(df.width());
+        for (i, c) in df.columns().iter().enumerate() {
+            let (array, encodings) = match dicts.get(i) {
+                Some(Some(dict)) => (dict.clone(), &[Encoding::RleDictionary][..]),
+                _ => (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..]),
+            };
+            for pages in array_to_columns(array, self.parquet.fields()[i].clone(), self.options, encodings)? {
+                let pages = pages.map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
+                let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
+                out.push(compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A frame mapped, post-processed and encoded: its rows and its row group's pages.
+type Encoded = (usize, Vec<Vec<CompressedPage>>);
+
+/// What happens to each mapped frame before it is written (user rules, then FOCUS conformance),
+/// given the index of its reader. Without it, readers conform the frames themselves.
+pub(crate) type Post<'a> = dyn Fn(usize, DataFrame) -> PolarsResult<DataFrame> + Sync + 'a;
+
+/// Converts the files of `readers`, in order, into one Parquet file at `dest`, in chunks of
+/// about `chunk` bytes. `Ok(false)` when
+/// a reader declined a chunk: `dest` is then removed and the caller converts another way.
+pub(crate) fn convert(
+    readers: &[&dyn ChunkMapper],
+    post: Option<&Post<'_>>,
+    dest: &Path,
+    chunk: usize,
+) -> PolarsResult<bool> {
+    let jobs: Vec<(usize, Range<usize>)> = readers
+        .iter()
+        .enumerate()
+        .flat_map(|(r, reader)| chunks(&reader.body(), chunk).into_iter().map(move |c| (r, c)))
+        .collect();
+    if jobs.is_empty() {
+        return Ok(false);
+    }
+    let result = run(readers, &jobs, post, dest);
+    if !matches!(result, Ok(true)) {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+fn run(
+    readers: &[&dyn ChunkMapper],
+    jobs: &[(usize, Range<usize>)],
+    post: Option<&Post<'_>>,
+    dest: &Path,
+) -> PolarsResult<bool> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, jobs.len());
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let written = (Mutex::new(0usize), Condvar::new());
+    // Rows up to the end of each chunk of its file, once known.
+    let rows_after = (Mutex::new(vec![None::<i64>; jobs.len()]), Condvar::new());
+    let encoder: OnceLock<PolarsResult<Encoder>> = OnceLock::new();
+    let (tx, rx) = mpsc::channel::<(usize, Option<PolarsResult<Encoded>>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, stop, written, encoder, rows_after) = (&next, &stop, &written, &encoder, &rows_after);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= jobs.len() || stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                {
+                    let (lock, cv) = written;
+                    let mut done = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while k >= *done + AHEAD && !stop.load(Ordering::Relaxed) {
+                        done = cv.wait(done).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                let (r, range) = &jobs[k];
+                let mapped = readers[*r].map(readers[*r].body().sliced(range.clone()), post.is_none());
+                // Row numbers count from the start of the file: wait for the previous chunk's.
+                let offset = {
+                    let (lock, cv) = rows_after;
+                    let mut after = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let first_of_file = k == 0 || jobs[k - 1].0 != *r;
+                    while !first_of_file && after[k - 1].is_none() {
+                        after = cv.wait(after).unwrap_or_else(|e| e.into_inner());
+                    }
+                    let offset = if first_of_file { 0 } else { after[k - 1].unwrap_or(0) };
+                    after[k] = Some(offset + mapped.as_ref().map_or(0, |m| m.df.height() as i64));
+                    cv.notify_all();
+                    offset
+                };
+                let frame = mapped.map(|Mapped { mut df, mut dicts }| {
+                    if offset > 0 {
+                        let rows = df.column(schema::X_SOURCE_ROW)?.i64()? + offset;
+                        df.with_column(rows.into_column())?;
+                    }
+                    if let Some(post) = post {
+                        // The frame may change: its columns are encoded from what it becomes.
+                        df = post(*r, df)?;
+                        dicts.clear();
+                    }
+                    df.rechunk_mut_par();
+                    let encoder = encoder
+                        .get_or_init(|| Encoder::new(df.schema()))
+                        .as_ref()
+                        .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
+                    Ok((df.height(), encoder.encode(&df, &dicts)?))
+                });
+                if tx.send((k, frame)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(tx);
+        let result = write_in_order(jobs, &rx, &written, &encoder, dest);
+        stop.store(true, Ordering::Relaxed);
+        written.1.notify_all();
+        result
+    })
+}
+
+fn write_in_order(
+    jobs: &[(usize, Range<usize>)],
+    rx: &mpsc::Receiver<(usize, Option<PolarsResult<Encoded>>)>,
+    written: &(Mutex<usize>, Condvar),
+    encoder: &OnceLock<PolarsResult<Encoder>>,
+    dest: &Path,
+) -> PolarsResult<bool> {
+    let options = parquet_options();
+    let mut writer = None;
+    let mut pending = BTreeMap::new();
+    for k in 0..jobs.len() {
+        let frame = loop {
+            if let Some(f) = pending.remove(&k) {
+                break f;
+            }
+            match rx.recv() {
+                Ok((i, f)) => {
+                    pending.insert(i, f);
+                }
+                Err(_) => polars_bail!(ComputeError: "a conversion worker stopped"),
+            }
+        };
+        let Some(frame) = frame else { return Ok(false) };
+        let (rows, pages) = frame?;
+        if writer.is_none() {
+            let Some(Ok(encoder)) = encoder.get() else {
+                polars_bail!(ComputeError: "no Parquet encoder for the first row group");
+            };
+            let file = std::fs::File::create(dest)?;
+            writer = Some(
+                ParquetWriter::new(file)
+                    .with_compression(options.compression)
+                    .with_statistics(options.statistics)
+                    .batched(&encoder.schema)?,
+            );
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_row_group(rows as u64, &pages)?;
+        }
+        let (lock, cv) = written;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = k + 1;
+        cv.notify_all();
+    }
+    match writer {
+        Some(w) => {
+            w.finish()?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_body_and_end_after_newlines() {
+        let body = b"a,1\n\"b\nb\",2\nc,3\n\"d\"\"\n\",4\ne,5";
+        for target in 1..body.len() + 2 {
+            let cs = chunks(body, target);
+            assert_eq!(cs.first().map(|c| c.start), Some(0));
+            assert_eq!(cs.last().map(|c| c.end), Some(body.len()));
+            for w in cs.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(body[w[0].end - 1], b'\n', "target {target}");
+            }
+        }
+        assert!(chunks(b"", 10).is_empty());
+    }
+}
