@@ -103,7 +103,7 @@ pub(crate) const DATES: &[&str] =
     &["bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate", "lineItem/UsageStartDate", "lineItem/UsageEndDate"];
 
 /// FOCUS service category of AWS product codes (the converter's lookup, abridged).
-const SERVICE_CATEGORIES: &[(&str, &[&str])] = &[
+pub(crate) const SERVICE_CATEGORIES: &[(&str, &[&str])] = &[
     (
         "AI and Machine Learning",
         &[
@@ -163,23 +163,26 @@ fn service_category_column(cols: &mut [Column]) -> PolarsResult<Column> {
 /// `ml.<family>.` (SageMaker), in any case. The same as `GPU_INSTANCE_REGEX` (a test checks),
 /// without a regex: this runs on every row.
 pub(crate) fn is_gpu_instance(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    let b = lower.as_bytes();
+    let b = s.as_bytes();
+    // `family.` (any ASCII case) at `r`.
+    let family_at = |r: &[u8]| {
+        GPU_FAMILIES
+            .iter()
+            .any(|f| r.len() > f.len() && r[..f.len()].eq_ignore_ascii_case(f.as_bytes()) && r[f.len()] == b'.')
+    };
     let mut prev: Option<char> = None;
-    for (i, ch) in lower.char_indices() {
+    for (i, ch) in s.char_indices() {
         let boundary = match prev {
             None => true,
             Some(p) => p == ':' || p == '.' || p.is_whitespace(),
         };
         prev = Some(ch);
-        if !boundary {
+        // Every family starts with one of these letters, as does `ml.`.
+        if !boundary || !matches!(ch.to_ascii_lowercase(), 'p' | 'g' | 't' | 'i' | 'd' | 'm') {
             continue;
         }
         let rest = &b[i..];
-        let family_at = |r: &[u8]| {
-            GPU_FAMILIES.iter().any(|f| r.len() > f.len() && r.starts_with(f.as_bytes()) && r[f.len()] == b'.')
-        };
-        if family_at(rest) || (rest.starts_with(b"ml.") && family_at(&rest[3..])) {
+        if family_at(rest) || (rest.len() > 3 && rest[..3].eq_ignore_ascii_case(b"ml.") && family_at(&rest[3..])) {
             return true;
         }
     }
