@@ -87,6 +87,8 @@ struct Fields {
 /// A legacy CUR CSV file the direct reader accepts.
 pub(crate) struct CurCsv {
     bytes: polars_buffer::Buffer<u8>,
+    /// Lets go of the mapped pages of each chunk once it is written.
+    pages: crate::mapped::Released,
     /// Where the first record starts (after the header line).
     body_start: usize,
     columns: usize,
@@ -101,7 +103,7 @@ pub(crate) fn open(input: &Input<'_>, head: &CsvHead) -> Option<CurCsv> {
     if crate::aws_cur::is_parquet(input.path) {
         return None;
     }
-    let bytes = crate::mapped::map_bytes(input.path)?;
+    let (bytes, pages) = crate::mapped::map_released(input.path)?;
     if bytes.starts_with(b"\xef\xbb\xbf") {
         return None;
     }
@@ -175,6 +177,7 @@ pub(crate) fn open(input: &Input<'_>, head: &CsvHead) -> Option<CurCsv> {
         tags: tags.into_iter().filter_map(|(n, i)| Some((i, json_string(tag_key(n)?)))).collect(),
     };
     Some(CurCsv {
+        pages,
         columns: names.len(),
         bytes,
         body_start,
@@ -740,6 +743,10 @@ impl<'f> Out<'f> {
 impl ChunkMapper for CurCsv {
     fn body(&self) -> Buffer<u8> {
         self.bytes.clone().sliced(self.body_start..)
+    }
+
+    fn done(&self, range: std::ops::Range<usize>) {
+        self.pages.release(self.body_start + range.start..self.body_start + range.end);
     }
 
     fn map(&self, chunk: Buffer<u8>, conform: bool) -> Option<Mapped> {

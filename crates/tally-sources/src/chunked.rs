@@ -36,6 +36,8 @@ pub(crate) trait ChunkMapper: Sync {
     /// or `None` when these records need the general (Polars) reader. With `conform`, the frame
     /// is already what `conform_focus` makes of it.
     fn map(&self, records: polars_buffer::Buffer<u8>, conform: bool) -> Option<Mapped>;
+    /// The chunk `range` of the body has been encoded: its bytes are not needed any more.
+    fn done(&self, _range: Range<usize>) {}
 }
 
 /// A mapped chunk: the ledger frame, and for each of its columns the dictionary form the
@@ -208,6 +210,7 @@ fn run(
                         .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
                     Ok((df.height(), encoder.encode(&df, &dicts)?))
                 });
+                readers[*r].done(range.clone());
                 if tx.send((k, frame)).is_err() {
                     return;
                 }

@@ -65,6 +65,37 @@ pub(crate) fn map_bytes(path: &Path) -> Option<polars_buffer::Buffer<u8>> {
     Some(polars_buffer::Buffer::from_owner(Mapped(map)))
 }
 
+/// A memory-mapped file whose reader says which pages it is done with (no trimming thread).
+pub(crate) struct Released {
+    map: Arc<Mmap>,
+}
+
+/// The bytes of a local file as a memory map, and the handle that lets go of the pages read
+/// (`None` when it cannot be mapped, or is empty).
+pub(crate) fn map_released(path: &Path) -> Option<(polars_buffer::Buffer<u8>, Released)> {
+    let file = File::open(path).ok()?;
+    if file.metadata().ok()?.len() == 0 {
+        return None;
+    }
+    // SAFETY: as in `map_bytes`.
+    let map = Arc::new(unsafe { Mmap::map(&file) }.ok()?);
+    Some((polars_buffer::Buffer::from_owner(Mapped(Arc::clone(&map))), Released { map }))
+}
+
+impl Released {
+    /// Lets go of the whole pages within `range` of the file (the reader is done with them).
+    pub(crate) fn release(&self, range: std::ops::Range<usize>) {
+        const PAGE: usize = 4096;
+        let start = range.start.div_ceil(PAGE) * PAGE;
+        let end = (range.end / PAGE * PAGE).min(self.map.len());
+        if end > start {
+            // SAFETY: as in `trim`: the pages of a read-only file map are only unmapped, and read
+            // again, the same, if anything still looks at them.
+            let _ = unsafe { self.map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
+}
+
 /// Lets go of the map's resident pages every [`TRIM_EVERY`] until the map itself is dropped.
 fn trim(map: Weak<Mmap>) {
     loop {
