@@ -322,7 +322,35 @@ fn money(text: &str) -> Option<Option<i128>> {
     if t.is_empty() {
         return Some(None);
     }
+    if let Some(v) = plain_decimal(t.as_bytes()) {
+        return Some(Some(v));
+    }
     str_to_dec128(t.as_bytes(), 38, MONEY_SCALE, false).map(Some)
+}
+
+/// `[-]digits[.digits]` with at most 18 decimals and 38 digits in all, scaled by 10^18: the
+/// common case, read without rounding (`None` for any other text, read by Polars' parser).
+fn plain_decimal(b: &[u8]) -> Option<i128> {
+    let (negative, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let (int, frac) = match memchr::memchr(b'.', digits) {
+        Some(i) => (&digits[..i], &digits[i + 1..]),
+        None => (digits, &[][..]),
+    };
+    if int.is_empty() || frac.len() > MONEY_SCALE || int.len() + MONEY_SCALE > 38 {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &c in int.iter().chain(frac) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i128::from(c - b'0');
+    }
+    v *= 10i128.pow((MONEY_SCALE - frac.len()) as u32);
+    Some(if negative { -v } else { v })
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` as UTC microseconds: `Some(None)` for an empty field, `None` for any
@@ -358,6 +386,27 @@ static OTHERS: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
 /// The FOCUS conformance subcategory of `category` (`None` for a category not in [`OTHERS`]).
 fn other_subcategory(category: &str) -> Option<&'static str> {
     OTHERS.iter().find(|(c, _)| *c == category).map(|(_, o)| o.as_str())
+}
+
+/// The last date read in a column, and its text: dates repeat from row to row (the billing
+/// period's in every row), and are then not parsed again.
+#[derive(Default)]
+struct LastDate {
+    text: [u8; 20],
+    value: Option<Option<i64>>,
+}
+
+impl LastDate {
+    fn read(&mut self, text: &str) -> Option<Option<i64>> {
+        if self.value.is_some() && text.as_bytes() == self.text {
+            return self.value;
+        }
+        let value = instant(text)?;
+        if let Ok(t) = <[u8; 20]>::try_from(text.as_bytes()) {
+            (self.text, self.value) = (t, Some(value));
+        }
+        Some(value)
+    }
 }
 
 fn is_in(t: Option<&str>, list: &[&str]) -> bool {
@@ -757,6 +806,7 @@ impl ChunkMapper for CurCsv {
         let mut fields = Record { spans: Vec::with_capacity(self.columns), owned: Vec::new() };
         let mut tags = String::new();
         let mut month: Option<(i64, String)> = None;
+        let mut dates: [LastDate; 4] = Default::default();
         let mut pos = 0;
         let mut rows = 0usize;
         while pos < records.len() {
@@ -854,10 +904,10 @@ impl ChunkMapper for CurCsv {
             let covered = is_in(t, &["DiscountedUsage", "SavingsPlanCoveredUsage"]);
             let sub_account = txt(f.usage_account);
             let consumed_unit = if is_usage { pricing_unit } else { None };
-            let start = instant(raw(Some(f.usage_start)).unwrap_or(""))?;
-            let period_start = instant(raw(Some(f.period_start)).unwrap_or(""))?;
-            let period_end = instant(raw(Some(f.period_end)).unwrap_or(""))?;
-            let end = instant(raw(Some(f.usage_end)).unwrap_or(""))?;
+            let start = dates[0].read(raw(Some(f.usage_start)).unwrap_or(""))?;
+            let period_start = dates[1].read(raw(Some(f.period_start)).unwrap_or(""))?;
+            let period_end = dates[2].read(raw(Some(f.period_end)).unwrap_or(""))?;
+            let end = dates[3].read(raw(Some(f.usage_end)).unwrap_or(""))?;
 
             out.text(T_AZ, txt(f.availability_zone));
             out.money[M_BILLED].1.push(billed);
@@ -1005,6 +1055,18 @@ mod differential;
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn plain_decimals_read_as_polars_reads_them(
+            negative in proptest::bool::ANY,
+            int in "[0-9]{1,22}",
+            frac in proptest::option::of("[0-9]{0,20}"),
+        ) {
+            let text = format!("{}{int}{}", if negative { "-" } else { "" }, frac.map(|f| format!(".{f}")).unwrap_or_default());
+            proptest::prop_assert_eq!(money(&text), str_to_dec128(text.as_bytes(), 38, MONEY_SCALE, false).map(Some));
+        }
+    }
+
     #[test]
     fn inline_views_are_arrows_own() {
         for s in ["", "a", "USD", "Usage", "abcdefgh", "abcdefghijk", "abcdefghijkl", "é€"] {
@@ -1057,5 +1119,31 @@ mod tests {
         assert_eq!(money(" 1.5"), Some(Some(15 * 10i128.pow(17))));
         assert_eq!(money("1e-3"), Some(Some(10i128.pow(15))));
         assert_eq!(money("abc"), None);
+        for text in [
+            "0",
+            "-0",
+            "1.5",
+            "-12.000000000000000001",
+            "123456789012345678901.5",
+            "00012.3400",
+            "1.",
+            ".5",
+            "1e3",
+            "12345678901234567890123.1",
+            "0.0000000000000000001",
+            "+1",
+            "1,5",
+            "-",
+            "--1",
+            "1.2.3",
+            "99999999999999999999.999999999999999999",
+        ] {
+            assert_eq!(
+                plain_decimal(text.as_bytes()).map(Some),
+                plain_decimal(text.as_bytes()).and(str_to_dec128(text.as_bytes(), 38, MONEY_SCALE, false).map(Some)),
+                "{text}"
+            );
+            assert_eq!(money(text), str_to_dec128(text.as_bytes(), 38, MONEY_SCALE, false).map(Some), "{text}");
+        }
     }
 }

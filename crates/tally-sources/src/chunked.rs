@@ -105,6 +105,10 @@ impl Encoder {
         for (i, c) in df.columns().iter().enumerate() {
             let (array, encodings) = match dicts.get(i) {
                 Some(Some(dict)) => (dict.clone(), &[Encoding::RleDictionary][..]),
+                // A column with no value: nothing to look for a dictionary in.
+                _ if c.null_count() == c.len() => {
+                    (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &[Encoding::Plain][..])
+                }
                 _ => (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..]),
             };
             for pages in array_to_columns(array, self.parquet.fields()[i].clone(), self.options, encodings)? {
