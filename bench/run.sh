@@ -138,16 +138,19 @@ if [ ! -x "$fc_venv/bin/focus-converter" ]; then
 fi
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
-rm -rf "$data/fc-out" "$data/tally-cur.parquet"
+rm -rf "$data/fc-out" "$data/tally-cur.parquet" "$data/tally-cur-plan.parquet"
 measure tally-cur python3 bench/tree_rss.py "$data/tree-tally-cur.txt" \
     "$tally" -q convert --from aws-cur -o "$data/tally-cur.parquet" "$cur"
+# The same conversion through the format's Polars plan (the direct CSV reader turned off).
+TALLY_DIRECT_READER=off measure tally-cur-plan python3 bench/tree_rss.py "$data/tree-tally-cur-plan.txt" \
+    "$tally" -q convert --from aws-cur -o "$data/tally-cur-plan.parquet" "$cur"
 # A focus-converter run that fails leaves its workers waiting forever: tree_rss.py ends them.
 measure focus-conv python3 bench/tree_rss.py --timeout "${FC_TIMEOUT:-3600}" "$data/tree-focus-conv.txt" \
     "$fc_venv/bin/focus-converter" convert --provider aws-cur --data-format csv --data-path "$cur" \
     --export-path "$data/fc-out/" --no-export-include-source-columns
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 declare -A tree
-for n in tally-cur focus-conv; do tree[$n]=$(sed -n 's/^tree_peak_mb=//p' "$data/tree-$n.txt"); done
+for n in tally-cur tally-cur-plan focus-conv; do tree[$n]=$(sed -n 's/^tree_peak_mb=//p' "$data/tree-$n.txt"); done
 
 echo
 grep -E 'rows|BilledCost' "$data/out-tally-cur.txt" >&2
@@ -157,10 +160,18 @@ d = pl.scan_parquet("$data/fc-out/*.parquet").select(
     pl.len(), pl.col("BilledCost").sum(), pl.col("EffectiveCost").sum()).collect()
 print("focus-converter: %d rows, BilledCost %r, EffectiveCost %r (Float64 sums)" % d.row(0))
 PY
+if [ -x "$data/venv/bin/python" ]; then
+    "$data/venv/bin/python" - >&2 <<PY
+import polars as pl
+a, b = pl.read_parquet("$data/tally-cur.parquet"), pl.read_parquet("$data/tally-cur-plan.parquet")
+same = a.schema == b.schema and a.height == b.height and all(a[c].equals(b[c]) for c in a.columns)
+print("direct reader and Polars plan:", "the same ledger" if same else "LEDGERS DIFFER")
+PY
+fi
 printf '%-16s %10s %10s %10s %14s %14s\n' tool "wall (s)" "peak (MB)" "tree (MB)" "tally/tool t" "tally/tool tree"
-for n in tally-cur focus-conv; do
+for n in tally-cur tally-cur-plan focus-conv; do
     printf '%-16s %10.2f %10d %10d %14.2f %14.2f\n' "$n" "${wall[$n]}" "${rss[$n]}" "${tree[$n]}" \
         "$(python3 -c "print(${wall[tally-cur]}/${wall[$n]})")" "$(python3 -c "print(${tree[tally-cur]}/${tree[$n]})")"
 done
-rm -rf "$data/fc-out" "$data/tally-cur.parquet"
+rm -rf "$data/fc-out" "$data/tally-cur.parquet" "$data/tally-cur-plan.parquet"
 fi
