@@ -270,6 +270,10 @@ fn split_record(b: &[u8], s: &str, mut pos: usize, out: &mut Record) -> Option<u
             match find_special(b, pos) {
                 Some(end) => match b.get(end) {
                     Some(b',') => {
+                        // Polars drops a CR at the end of any field.
+                        if end > pos && b.get(end - 1) == Some(&b'\r') {
+                            return None;
+                        }
                         out.push(pos, end)?;
                         pos = end + 1;
                     }
@@ -446,6 +450,8 @@ struct Texts {
     last: Option<(View, u32)>,
     /// Views and keys of the `'static` texts seen (by address and length).
     statics: Vec<(usize, usize, View, u32)>,
+    /// Whether an offset did not fit in 32 bits (the chunk is then declined).
+    overflowed: bool,
     /// Whether the dictionary is still kept (a column with mostly distinct values is written
     /// plain, as Polars' writer does).
     keyed: bool,
@@ -487,6 +493,7 @@ impl Texts {
             distinct: Vec::new(),
             last: None,
             statics: Vec::new(),
+            overflowed: false,
             keyed: true,
         }
     }
@@ -537,10 +544,12 @@ impl Texts {
                 Some(key) => (self.distinct[key as usize], key),
                 None => {
                     let (at, base) = (b.as_ptr() as usize, file.as_ptr() as usize);
+                    // Offsets are 32-bit: a chunk or own buffer past 4 GiB fails `finish` (the
+                    // chunk is declined) before any view is used.
                     let view = if at >= base && at + b.len() <= base + file.len() {
-                        View::new_from_bytes(b, 0, (at - base) as u32)
+                        View::new_from_bytes(b, 0, u32::try_from(at - base).unwrap_or_else(|_| self.overflow()))
                     } else {
-                        let offset = self.own.len() as u32;
+                        let offset = u32::try_from(self.own.len()).unwrap_or_else(|_| self.overflow());
                         self.own.extend_from_slice(b);
                         View::new_from_bytes(b, 1, offset)
                     };
@@ -589,6 +598,12 @@ impl Texts {
         }
     }
 
+    /// Marks the column as unusable (an offset past 32 bits); returns a placeholder offset.
+    fn overflow(&mut self) -> u32 {
+        self.overflowed = true;
+        0
+    }
+
     /// The bytes a view of this column stands for.
     fn bytes_of<'a>(&'a self, view: View, file: &'a str) -> &'a [u8] {
         view_bytes(view, file, &self.own)
@@ -596,6 +611,7 @@ impl Texts {
 
     /// The column, and its dictionary form when it keeps one.
     fn finish(self, name: &str, file: &Buffer<u8>) -> PolarsResult<(Column, Option<Box<dyn Array>>)> {
+        polars_ensure!(!self.overflowed, ComputeError: "column {name}: a chunk too large for 32-bit offsets");
         let validity: Option<Bitmap> = (self.valid.unset_bits() > 0).then(|| self.valid.into());
         let buffers = vec![file.clone(), Buffer::from(self.own)];
         let keyed = self.keyed
@@ -830,14 +846,17 @@ impl ChunkMapper for CurCsv {
             let public = num(f.public_cost)?;
             let m0 = |i: Option<usize>| num(i).map(|v| v.unwrap_or(0));
             let (ri_arn, sp_arn) = (txt(f.ri_arn), txt(f.sp_arn));
+            // Polars computes every branch of the plan's `when` for every row, and a sum past 38
+            // digits fails the whole file there: left to it.
+            let fits = |v: i128| (v.unsigned_abs() < 10u128.pow(38)).then_some(v);
+            let sp_unused = fits(m0(f.sp_total_commitment)?.checked_sub(m0(f.sp_used_commitment)?)?)?;
+            let ri_unused = fits(m0(f.ri_unused_upfront)?.checked_add(m0(f.ri_unused_recurring)?)?)?;
             let effective = match t {
                 Some("SavingsPlanCoveredUsage") => Some(m0(f.sp_effective)?),
-                Some("SavingsPlanRecurringFee") => {
-                    Some(m0(f.sp_total_commitment)?.checked_sub(m0(f.sp_used_commitment)?)?)
-                }
+                Some("SavingsPlanRecurringFee") => Some(sp_unused),
                 Some("SavingsPlanNegation" | "SavingsPlanUpfrontFee") => Some(0),
                 Some("DiscountedUsage") => Some(m0(f.ri_effective)?),
-                Some("RIFee") => Some(m0(f.ri_unused_upfront)?.checked_add(m0(f.ri_unused_recurring)?)?),
+                Some("RIFee") => Some(ri_unused),
                 Some("Fee") if ri_arn.is_some() => Some(0),
                 _ => billed,
             };
@@ -879,14 +898,19 @@ impl ChunkMapper for CurCsv {
             let token_type = if bedrock { bedrock_token_type(usage_type, inference) } else { None };
             let model = if bedrock { txt(f.model).or_else(|| model_from_usage_type(usage_type?)) } else { None };
             let pricing_unit = txt(f.pricing_unit);
-            let tokens = match (token_type, amount) {
-                (Some(_), Some(a)) => {
-                    // As Polars multiplies decimals (38 digits at most) and casts to an integer
-                    // (rounding half to even).
-                    let scaled =
-                        a.checked_mul(tokens_per_unit(pricing_unit)).filter(|v| v.unsigned_abs() < 10u128.pow(38))?;
-                    i64::try_from(dec128_to_i128(scaled, MONEY_SCALE)).ok()
-                }
+            // The plan matches units with case-insensitive regular expressions, which also fold
+            // some non-ASCII letters (the Kelvin sign is a `k`): such units are left to it.
+            if pricing_unit.is_some_and(|u| !u.is_ascii()) {
+                return None;
+            }
+            // As Polars multiplies decimals (38 digits at most; for every row, as above) and casts
+            // to an integer (rounding half to even).
+            let scaled = match amount {
+                Some(a) => Some(fits(a.checked_mul(tokens_per_unit(pricing_unit))?)?),
+                None => None,
+            };
+            let tokens = match (token_type, scaled) {
+                (Some(_), Some(scaled)) => i64::try_from(dec128_to_i128(scaled, MONEY_SCALE)).ok(),
                 _ => None,
             };
             let batch =

@@ -191,6 +191,11 @@ fn csv_field(v: &str) -> String {
 
 /// A legacy CUR CSV of `rows` rows mixing [`values`].
 fn generated(rows: usize) -> String {
+    generated_with(rows, |_, _| None)
+}
+
+/// [`generated`], with the values `edit` gives (by row and column) instead.
+fn generated_with(rows: usize, edit: impl Fn(usize, &str) -> Option<&'static str>) -> String {
     let mut out = HEADER.join(",");
     out.push('\n');
     for i in 0..rows {
@@ -199,7 +204,7 @@ fn generated(rows: usize) -> String {
             .enumerate()
             .map(|(c, name)| {
                 let vs = values(name);
-                csv_field(vs[(i * (2 * c + 3) + i / 7) % vs.len()])
+                csv_field(edit(i, name).unwrap_or(vs[(i * (2 * c + 3) + i / 7) % vs.len()]))
             })
             .collect();
         out.push_str(&fields.join(","));
@@ -334,6 +339,17 @@ fn what_the_reader_cannot_be_sure_of_is_left_to_the_plan() {
         ("a cost Polars cannot read", good.replacen("0.0583054230528", "12x5", 1)),
         ("a short record", format!("{good}li-9,INV\n")),
         ("a stray quote", good.replacen("us-east-1a", "us-\"east", 1)),
+        ("a CR before a comma", good.replacen("us-east-1a", "us-east-1a\r", 1)),
+        ("a non-ASCII unit", good.replacen(",1K tokens,", ",1K to\u{212a}ens,", 1)),
+        (
+            "a sum past 38 digits",
+            generated_with(50, |i, c| match (i, c) {
+                (7, "savingsPlan/TotalCommitmentToDate") => Some("99999999999999999999"),
+                (7, "savingsPlan/UsedCommitment") => Some("-1"),
+                _ => None,
+            })
+            .replace("line\nbreak", "line break"),
+        ),
     ];
     for (what, text) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -351,4 +367,50 @@ fn what_the_reader_cannot_be_sure_of_is_left_to_the_plan() {
         assert!(direct.is_none(), "{what}: the direct reader should decline");
         assert!(!dest.exists(), "{what}: the declined output is removed");
     }
+}
+
+#[test]
+fn a_decline_early_in_a_long_file_stops_every_worker() {
+    // Many small chunks, the first one bad: the writer stops at once while the other workers
+    // are mapping, waiting for their turn or for the previous chunk's row count. Repeated, so
+    // that a wait that misses the stop would hang the test.
+    let format = format_by_name("aws-cur").unwrap();
+    let text = generated(2000).replace("line\nbreak", "line break").replacen("us-east-1a", "us-\"east", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (path, object) = write(dir.path(), "cur-00001.csv", &text);
+    let input = Input {
+        path: &path,
+        object: &object,
+        source: "cur",
+        category_rules: &[],
+        prices: None,
+        quantities_only: false,
+    };
+    for _ in 0..20 {
+        let dest = dir.path().join("out.parquet");
+        assert!(convert_direct(format, std::slice::from_ref(&input), &dest, 2048).unwrap().is_none());
+        assert!(!dest.exists());
+    }
+}
+
+#[test]
+fn a_rule_on_a_column_the_plan_has_not_mapped_fails_as_in_the_plan() {
+    let rules: Vec<CategoryRule> =
+        serde_json::from_str(r#"[{"when": {"column": "x_billing_month", "equals": "2026-10"}, "category": "people"}]"#)
+            .unwrap();
+    let format = format_by_name("aws-cur").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, object) = write(dir.path(), "cur-00001.csv", &generated(50));
+    let input = Input {
+        path: &path,
+        object: &object,
+        source: "cur",
+        category_rules: &rules,
+        prices: None,
+        quantities_only: false,
+    };
+    let dest = dir.path().join("out.parquet");
+    let direct = convert_direct(format, std::slice::from_ref(&input), &dest, crate::chunked::CHUNK).unwrap();
+    assert!(direct.is_none(), "the direct reader should leave this rule to the plan");
+    assert!(convert_with(format, std::slice::from_ref(&input), &dest, Some(crate::chunked::CHUNK)).is_err());
 }

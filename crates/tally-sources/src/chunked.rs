@@ -172,7 +172,7 @@ fn run(
             let (next, stop, written, encoder, rows_after) = (&next, &stop, &written, &encoder, &rows_after);
             scope.spawn(move || loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= jobs.len() || stop.load(Ordering::Relaxed) {
+                if k >= jobs.len() {
                     return;
                 }
                 {
@@ -183,36 +183,50 @@ fn run(
                     }
                 }
                 let (r, range) = &jobs[k];
-                let mapped = readers[*r].map(readers[*r].body().sliced(range.clone()), post.is_none());
+                // After a stop the chunk is not read, but its row count is still published (as
+                // every claimed chunk's is) so that no worker waits for it.
+                let mapped = if stop.load(Ordering::Relaxed) {
+                    None
+                } else {
+                    guarded(|| Ok(readers[*r].map(readers[*r].body().sliced(range.clone()), post.is_none())))
+                        .transpose()
+                };
                 // Row numbers count from the start of the file: wait for the previous chunk's.
                 let offset = {
                     let (lock, cv) = rows_after;
                     let mut after = lock.lock().unwrap_or_else(|e| e.into_inner());
                     let first_of_file = k == 0 || jobs[k - 1].0 != *r;
-                    while !first_of_file && after[k - 1].is_none() {
+                    while !first_of_file && after[k - 1].is_none() && !stop.load(Ordering::Relaxed) {
                         after = cv.wait(after).unwrap_or_else(|e| e.into_inner());
                     }
                     let offset = if first_of_file { 0 } else { after[k - 1].unwrap_or(0) };
-                    after[k] = Some(offset + mapped.as_ref().map_or(0, |m| m.df.height() as i64));
+                    let height = match &mapped {
+                        Some(Ok(m)) => m.df.height() as i64,
+                        _ => 0,
+                    };
+                    after[k] = Some(offset + height);
                     cv.notify_all();
                     offset
                 };
-                let frame = mapped.map(|Mapped { mut df, mut dicts }| {
-                    if offset > 0 {
-                        let rows = df.column(schema::X_SOURCE_ROW)?.i64()? + offset;
-                        df.with_column(rows.into_column())?;
-                    }
-                    if let Some(post) = post {
-                        // The frame may change: its columns are encoded from what it becomes.
-                        df = post(*r, df)?;
-                        dicts.clear();
-                    }
-                    df.rechunk_mut_par();
-                    let encoder = encoder
-                        .get_or_init(|| Encoder::new(df.schema()))
-                        .as_ref()
-                        .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
-                    Ok((df.height(), encoder.encode(&df, &dicts)?))
+                let frame = mapped.map(|m| {
+                    guarded(|| {
+                        let Mapped { mut df, mut dicts } = m?;
+                        if offset > 0 {
+                            let rows = df.column(schema::X_SOURCE_ROW)?.i64()? + offset;
+                            df.with_column(rows.into_column())?;
+                        }
+                        if let Some(post) = post {
+                            // The frame may change: its columns are encoded from what it becomes.
+                            df = post(*r, df)?;
+                            dicts.clear();
+                        }
+                        df.rechunk_mut_par();
+                        let encoder = encoder
+                            .get_or_init(|| Encoder::new(df.schema()))
+                            .as_ref()
+                            .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
+                        Ok((df.height(), encoder.encode(&df, &dicts)?))
+                    })
                 });
                 readers[*r].done(range.clone());
                 if tx.send((k, frame)).is_err() {
@@ -222,10 +236,23 @@ fn run(
         }
         drop(tx);
         let result = write_in_order(jobs, &rx, &written, &encoder, dest);
-        stop.store(true, Ordering::Relaxed);
+        // Set under the locks the workers wait with, so that none misses the wake-up.
+        {
+            let _done = written.0.lock().unwrap_or_else(|e| e.into_inner());
+            stop.store(true, Ordering::Relaxed);
+        }
         written.1.notify_all();
+        drop(rows_after.0.lock().unwrap_or_else(|e| e.into_inner()));
+        rows_after.1.notify_all();
         result
     })
+}
+
+/// Runs `f`, turning a panic into an error (so that a bug in a reader fails the conversion
+/// instead of leaving the other workers waiting for its chunk).
+fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(polars_err!(ComputeError: "the direct reader failed on a chunk")))
 }
 
 fn write_in_order(
@@ -256,6 +283,9 @@ fn write_in_order(
             let Some(Ok(encoder)) = encoder.get() else {
                 polars_bail!(ComputeError: "no Parquet encoder for the first row group");
             };
+            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             let file = std::fs::File::create(dest)?;
             writer = Some(
                 ParquetWriter::new(file)

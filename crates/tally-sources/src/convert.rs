@@ -122,6 +122,11 @@ pub(crate) fn convert_direct(
         if crate::aws_cur::is_manifest(input) {
             continue;
         }
+        // The plan applies user rules to the columns it has mapped so far: a rule on any other
+        // column fails there, and must fail the same way here.
+        if !input.category_rules.is_empty() && format.scan(input)?.collect_schema().is_err() {
+            return Ok(None);
+        }
         let head = crate::CsvHead::read(input.path, input.object)?;
         match crate::aws_cur_csv::open(input, &head) {
             Some(r) => readers.push((i, r)),
