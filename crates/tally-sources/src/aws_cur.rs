@@ -1150,6 +1150,15 @@ impl Format for AwsCur {
     fn diagnose(&self, input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
         diagnose(input, Style::Legacy)
     }
+
+    fn direct(&self, input: &Input<'_>) -> Result<Option<crate::Direct>, SourceError> {
+        // A manifest has no rows (its checks ran when it was planned).
+        if is_manifest(input) {
+            return Ok(Some(crate::Direct::empty()));
+        }
+        let head = CsvHead::read(input.path, input.object)?;
+        Ok(crate::aws_cur_csv::open(input, &head).map(|r| crate::Direct(Some(Box::new(r)))))
+    }
 }
 
 #[cfg(test)]

@@ -213,6 +213,11 @@ fn generated_with(rows: usize, edit: impl Fn(usize, &str) -> Option<&'static str
     out
 }
 
+/// The input for a local copy of `object`.
+fn input<'a>(path: &'a Path, object: &'a str, category_rules: &'a [CategoryRule], quantities_only: bool) -> Input<'a> {
+    Input { path, object, source: "cur", category_rules, prices: None, quantities_only }
+}
+
 fn read(path: &Path) -> DataFrame {
     collect_streaming(scan_ledger(&[path.to_path_buf()]).unwrap()).unwrap()
 }
@@ -237,17 +242,8 @@ fn assert_same(direct: &DataFrame, polars: &DataFrame) {
 /// and checks that both give the same ledger and totals.
 fn check(files: &[(PathBuf, String)], rules: &[CategoryRule], quantities_only: bool, chunk: usize) -> DataFrame {
     let format = format_by_name("aws-cur").unwrap();
-    let inputs: Vec<Input<'_>> = files
-        .iter()
-        .map(|(path, object)| Input {
-            path,
-            object,
-            source: "cur",
-            category_rules: rules,
-            prices: None,
-            quantities_only,
-        })
-        .collect();
+    let inputs: Vec<Input<'_>> =
+        files.iter().map(|(path, object)| input(path, object, rules, quantities_only)).collect();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("direct.parquet"), dir.path().join("polars.parquet"));
     let direct = convert_direct(format, &inputs, &a, chunk).unwrap().expect("the direct reader declined");
@@ -354,14 +350,7 @@ fn what_the_reader_cannot_be_sure_of_is_left_to_the_plan() {
     for (what, text) in cases {
         let dir = tempfile::tempdir().unwrap();
         let (path, object) = write(dir.path(), "cur-00001.csv", &text);
-        let input = Input {
-            path: &path,
-            object: &object,
-            source: "cur",
-            category_rules: &[],
-            prices: None,
-            quantities_only: false,
-        };
+        let input = input(&path, &object, &[], false);
         let dest = dir.path().join("out.parquet");
         let direct = convert_direct(format, std::slice::from_ref(&input), &dest, 1024).unwrap();
         assert!(direct.is_none(), "{what}: the direct reader should decline");
@@ -378,14 +367,7 @@ fn a_decline_early_in_a_long_file_stops_every_worker() {
     let text = generated(2000).replace("line\nbreak", "line break").replacen("us-east-1a", "us-\"east", 1);
     let dir = tempfile::tempdir().unwrap();
     let (path, object) = write(dir.path(), "cur-00001.csv", &text);
-    let input = Input {
-        path: &path,
-        object: &object,
-        source: "cur",
-        category_rules: &[],
-        prices: None,
-        quantities_only: false,
-    };
+    let input = input(&path, &object, &[], false);
     for _ in 0..20 {
         let dest = dir.path().join("out.parquet");
         assert!(convert_direct(format, std::slice::from_ref(&input), &dest, 2048).unwrap().is_none());
@@ -401,14 +383,7 @@ fn a_rule_on_a_column_the_plan_has_not_mapped_fails_as_in_the_plan() {
     let format = format_by_name("aws-cur").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (path, object) = write(dir.path(), "cur-00001.csv", &generated(50));
-    let input = Input {
-        path: &path,
-        object: &object,
-        source: "cur",
-        category_rules: &rules,
-        prices: None,
-        quantities_only: false,
-    };
+    let input = input(&path, &object, &rules, false);
     let dest = dir.path().join("out.parquet");
     let direct = convert_direct(format, std::slice::from_ref(&input), &dest, crate::chunked::CHUNK).unwrap();
     assert!(direct.is_none(), "the direct reader should leave this rule to the plan");

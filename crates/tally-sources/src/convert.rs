@@ -112,25 +112,20 @@ pub(crate) fn convert_direct(
     dest: &Path,
     chunk: usize,
 ) -> Result<Option<ConvertStats>, SourceError> {
-    if format.name() != "aws-cur" {
-        return Ok(None);
-    }
     let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
     let mut readers = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        // A manifest has no rows (its checks ran when it was planned).
-        if crate::aws_cur::is_manifest(input) {
-            continue;
-        }
-        // The plan applies user rules to the columns it has mapped so far: a rule on any other
-        // column fails there, and must fail the same way here.
-        if !input.category_rules.is_empty() && format.scan(input)?.collect_schema().is_err() {
-            return Ok(None);
-        }
-        let head = crate::CsvHead::read(input.path, input.object)?;
-        match crate::aws_cur_csv::open(input, &head) {
-            Some(r) => readers.push((i, r)),
+        match format.direct(input)? {
             None => return Ok(None),
+            Some(crate::Direct(None)) => {}
+            Some(crate::Direct(Some(reader))) => {
+                // The plan applies user rules to the columns it has mapped so far: a rule on any
+                // other column fails there, and must fail the same way here.
+                if !input.category_rules.is_empty() && format.scan(input)?.collect_schema().is_err() {
+                    return Ok(None);
+                }
+                readers.push((i, reader));
+            }
         }
     }
     let quantities = inputs.iter().any(|i| i.quantities_only);
@@ -148,8 +143,7 @@ pub(crate) fn convert_direct(
         }
         Ok(lf.collect_with_engine(Engine::InMemory)?.unwrap_single())
     };
-    let mappers: Vec<&dyn crate::chunked::ChunkMapper> =
-        readers.iter().map(|(_, r)| r as &dyn crate::chunked::ChunkMapper).collect();
+    let mappers: Vec<&dyn crate::chunked::ChunkMapper> = readers.iter().map(|(_, r)| r.as_ref() as _).collect();
     // Without rules or quantities the readers conform the rows themselves.
     let post: Option<&crate::chunked::Post<'_>> = if rules || quantities { Some(&post) } else { None };
     match crate::chunked::convert(&mappers, post, dest, chunk) {

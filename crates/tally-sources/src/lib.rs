@@ -89,6 +89,22 @@ pub trait Format: Send + Sync {
     fn diagnose(&self, _input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {
         Ok(None)
     }
+    /// A direct reader of this input, faster than [`Format::scan`]'s plan and giving the same
+    /// ledger, when the format has one and the input suits it (see `aws_cur_csv.rs`). Called
+    /// after `scan` has checked the input.
+    fn direct(&self, _input: &Input<'_>) -> Result<Option<Direct>, SourceError> {
+        Ok(None)
+    }
+}
+
+/// What a format's direct reader makes of one input (see [`Format::direct`]).
+pub struct Direct(pub(crate) Option<Box<dyn chunked::ChunkMapper + Send>>);
+
+impl Direct {
+    /// An input with no rows (a manifest).
+    pub fn empty() -> Direct {
+        Direct(None)
+    }
 }
 
 /// Every known format.

@@ -9,7 +9,8 @@
 //! is still being parsed is mapped again, with the same contents, on its next access. Resident
 //! memory stays bounded by what is read in one interval, whatever the file's size.
 //!
-//! This is the one place tally uses `unsafe` (mapping a file, and the advice). Like every
+//! This is one of the two places tally uses `unsafe` (mapping a file, and the advice; the
+//! other is `views.rs`, the direct CUR reader's string views). Like every
 //! memory map (Polars' own included) it assumes the file is not truncated while it is read:
 //! inputs are finished export files, or tally's own scratch copies.
 #![allow(unsafe_code)]
