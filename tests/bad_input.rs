@@ -77,6 +77,19 @@ fn empty_mandatory_cost() {
 }
 
 #[test]
+fn a_cost_with_a_leading_blank_is_read_and_the_real_bad_cell_named() {
+    // ` 7.25` is a cost Polars' CSV reader reads (it skips leading blanks): the error must name
+    // the empty BilledCost two rows later, not that cell.
+    let text = set_cell(&fixture_text(), 5, "EffectiveCost", " 7.25");
+    let text = set_cell(&text, 7, "BilledCost", "");
+    let err = convert_fails("blank-cost.csv", text.as_bytes());
+    assert_eq!(
+        err.trim(),
+        "error: blank-cost.csv: row 7 (line 8), column BilledCost: empty, but a decimal number is required"
+    );
+}
+
+#[test]
 fn unparseable_date() {
     let text = set_cell(&fixture_text(), 3, "ChargePeriodStart", "31/09/2026");
     let err = convert_fails("bad-date.csv", text.as_bytes());

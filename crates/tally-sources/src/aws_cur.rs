@@ -1064,7 +1064,8 @@ pub(crate) fn diagnose(input: &Input<'_>, style: Style) -> Result<Option<BadCell
     for c in DECIMALS {
         let name = style.name(c);
         if let Some(dtype) = p.dtypes.get(&name) {
-            let raw = col(name.as_str()).cast(DataType::String);
+            // Leading blanks as the CSV reader skips them (` 7.25` is read, and is not the bad cell).
+            let raw = col(name.as_str()).cast(DataType::String).str().strip_chars_start(lit(" \t"));
             let parsed = if matches!(dtype, DataType::String) { raw.clone().cast(MONEY_DTYPE) } else { p.money(c) };
             let present = raw.clone().is_not_null().and(raw.neq(lit("")));
             checks.push((name, present.and(parsed.is_null()), "a decimal number"));

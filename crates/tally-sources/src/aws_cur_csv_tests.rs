@@ -389,3 +389,22 @@ fn a_rule_on_a_column_the_plan_has_not_mapped_fails_as_in_the_plan() {
     assert!(direct.is_none(), "the direct reader should leave this rule to the plan");
     assert!(convert_with(format, std::slice::from_ref(&input), &dest, Some(crate::chunked::CHUNK)).is_err());
 }
+
+#[test]
+fn a_bad_cell_is_found_past_a_cost_with_a_leading_blank() {
+    // ` 7.25` (row 8) is read as 7.25; the empty usage start of row 20 is the bad cell.
+    let text = generated_with(30, |i, c| match (i, c) {
+        (19, "lineItem/UsageStartDate") => Some(""),
+        _ => None,
+    });
+    assert!(text.contains(", 7.25,"));
+    let format = format_by_name("aws-cur").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, object) = write(dir.path(), "cur-00001.csv", &text);
+    let input = input(&path, &object, &[], false);
+    let dest = dir.path().join("out.parquet");
+    let err = convert_with(format, std::slice::from_ref(&input), &dest, Some(crate::chunked::CHUNK)).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("lineItem/UsageStartDate") && msg.contains("20"), "{msg}");
+    assert!(!dest.exists());
+}

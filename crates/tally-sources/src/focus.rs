@@ -191,7 +191,8 @@ fn typed(c: &schema::Column, dtype: &DataType, formats: &HashMap<&'static str, S
         (Kind::Decimal, DataType::Decimal(_, _)) => e.cast(MONEY_DTYPE),
         // Floats go through their shortest text form, which is the value the exporter meant.
         (Kind::Decimal, DataType::Float32 | DataType::Float64) => e.cast(DataType::String).cast(MONEY_DTYPE),
-        (Kind::Decimal, _) => e.cast(DataType::String).cast(MONEY_DTYPE),
+        // Text: leading blanks skipped, as Polars' CSV reader skips them before a decimal.
+        (Kind::Decimal, _) => e.cast(DataType::String).str().strip_chars_start(lit(" \t")).cast(MONEY_DTYPE),
         (Kind::DateTime, DataType::String) => {
             parse_datetime(e, formats.get(c.name).map(String::as_str).unwrap_or("%Y-%m-%dT%H:%M:%SZ"))
         }
