@@ -157,7 +157,7 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
-    if let Err(msg) = tally_ledger::frame::parquet_compression() {
+    if let Err(msg) = tally_ledger::frame::parquet_compression().and(tally_sources::direct_reader()) {
         let _ = writeln!(std::io::stderr(), "error: {msg}");
         return ExitCode::from(EXIT_USER);
     }

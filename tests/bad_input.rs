@@ -90,6 +90,15 @@ fn a_cost_with_a_leading_blank_is_read_and_the_real_bad_cell_named() {
 }
 
 #[test]
+fn an_unknown_direct_reader_setting_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = [("TALLY_DIRECT_READER".to_string(), "maybe".to_string())];
+    let err = user_error(tally_in(dir.path(), &["convert", "--from", "aws-cur", "-o", "out.parquet", "x.csv"], &env));
+    assert_eq!(err.trim(), "error: TALLY_DIRECT_READER=`maybe` is neither on nor off (on, off)");
+    assert!(!dir.path().join("out.parquet").exists());
+}
+
+#[test]
 fn unparseable_date() {
     let text = set_cell(&fixture_text(), 3, "ChargePeriodStart", "31/09/2026");
     let err = convert_fails("bad-date.csv", text.as_bytes());

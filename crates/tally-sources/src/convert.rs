@@ -44,8 +44,22 @@ fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsEr
 /// Legacy CUR CSV files are read by their direct reader ([`crate::aws_cur_csv`]) unless
 /// [`DIRECT_READER_ENV`] is `off`; anything it declines is read by the format's Polars plan.
 pub fn convert_to_parquet(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
-    let direct = !std::env::var(DIRECT_READER_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("off"));
+    // The binary refuses an unknown value before any work; a library caller gets the default.
+    let direct = direct_reader().unwrap_or(true);
     convert_with(format, inputs, dest, direct.then_some(crate::chunked::CHUNK))
+}
+
+/// Whether [`DIRECT_READER_ENV`] leaves the direct readers on: unset, `on`, `true`, `yes` or `1`
+/// is on; `off`, `false`, `no` or `0` is off; anything else is an error (its message).
+pub fn direct_reader() -> Result<bool, String> {
+    match std::env::var(DIRECT_READER_ENV) {
+        Err(_) => Ok(true),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "true" | "yes" | "1" => Ok(true),
+            "off" | "false" | "no" | "0" => Ok(false),
+            other => Err(format!("{DIRECT_READER_ENV}=`{other}` is neither on nor off (on, off)")),
+        },
+    }
 }
 
 /// [`convert_to_parquet`], with the direct reader's chunk size (`None`: the Polars plan only).

@@ -34,7 +34,7 @@ use std::path::Path;
 use polars::prelude::LazyFrame;
 use tally_ledger::frame::CategoryRule;
 
-pub use convert::{convert_to_parquet, stats, ConvertStats, MonthStats, DIRECT_READER_ENV};
+pub use convert::{convert_to_parquet, direct_reader, stats, ConvertStats, MonthStats, DIRECT_READER_ENV};
 pub use csv_head::CsvHead;
 pub use error::SourceError;
 
