@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
-use polars_arrow::array::{Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, View};
+use polars_arrow::array::{DictionaryArray, MutableBinaryViewArray, PrimitiveArray, View};
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_buffer::Buffer;
 use polars_compute::decimal::{dec128_to_i128, str_to_dec128};
@@ -26,7 +26,7 @@ use crate::aws_cur::{
     bedrock_token_type, contains_ignore_case, is_gpu_instance, json_string, model_from_usage_type, push_json_string,
     service_category, tag_key, AWS, CREDIT_TYPES, DATES, PURCHASE_TYPES, SERVICE_CATEGORIES, USAGE_TYPES,
 };
-use crate::chunked::{ChunkMapper, Mapped};
+use crate::chunked::{ChunkMapper, Mapped, Part};
 use crate::{CsvHead, Input};
 
 /// The only date format read directly (AWS's own); any other is left to the Polars plan.
@@ -321,6 +321,7 @@ fn find_special(b: &[u8], mut from: usize) -> Option<usize> {
 
 /// A cost or quantity as Polars' CSV reader reads it into `Decimal(38, 18)`: `Some(None)` for an
 /// empty field, `None` when Polars would not read it.
+#[inline]
 fn money(text: &str) -> Option<Option<i128>> {
     let t = text.trim_start_matches([' ', '\t']);
     if t.is_empty() {
@@ -332,13 +333,52 @@ fn money(text: &str) -> Option<Option<i128>> {
     str_to_dec128(t.as_bytes(), 38, MONEY_SCALE, false).map(Some)
 }
 
+/// `10^i` for `i` up to [`MONEY_SCALE`].
+const POW10: [i128; MONEY_SCALE + 1] = {
+    let mut p = [1i128; MONEY_SCALE + 1];
+    let mut i = 1;
+    while i <= MONEY_SCALE {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
 /// `[-]digits[.digits]` with at most 18 decimals and 38 digits in all, scaled by 10^18: the
 /// common case, read without rounding (`None` for any other text, read by Polars' parser).
+/// Up to 19 digits (nearly every amount) are summed in 64 bits.
+#[inline]
 fn plain_decimal(b: &[u8]) -> Option<i128> {
     let (negative, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         _ => (false, b),
     };
+    let mut v: u64 = 0;
+    let mut dot = None;
+    let mut n = 0;
+    for (i, &c) in digits.iter().enumerate() {
+        if c.is_ascii_digit() {
+            if n == 19 {
+                return wide_decimal(negative, digits);
+            }
+            v = v * 10 + u64::from(c - b'0');
+            n += 1;
+        } else if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let (int, frac) = dot.map_or((digits.len(), 0), |i| (i, digits.len() - i - 1));
+    if int == 0 || frac > MONEY_SCALE {
+        return None;
+    }
+    let v = i128::from(v) * POW10[MONEY_SCALE - frac];
+    Some(if negative { -v } else { v })
+}
+
+/// [`plain_decimal`] of more than 19 digits.
+fn wide_decimal(negative: bool, digits: &[u8]) -> Option<i128> {
     let (int, frac) = match memchr::memchr(b'.', digits) {
         Some(i) => (&digits[..i], &digits[i + 1..]),
         None => (digits, &[][..]),
@@ -353,7 +393,7 @@ fn plain_decimal(b: &[u8]) -> Option<i128> {
         }
         v = v * 10 + i128::from(c - b'0');
     }
-    v *= 10i128.pow((MONEY_SCALE - frac.len()) as u32);
+    v *= POW10[MONEY_SCALE - frac.len()];
     Some(if negative { -v } else { v })
 }
 
@@ -430,17 +470,21 @@ fn tokens_per_unit(unit: Option<&str>) -> i128 {
     }
 }
 
-/// One text column of a chunk, as Arrow string views, with its dictionary.
+/// One text column of a chunk: as a dictionary (its distinct values, and a key per row) when the
+/// chunk is written as it is mapped, else (or when most values are distinct) as Arrow string
+/// views.
 ///
 /// A value from the file points into the mapped file itself (no copy); a value tally derives is
 /// kept once in the column's own buffer. Every distinct value gets a key as it is first seen, so
 /// the Parquet encoder writes the column's dictionary as it is, without hashing every value
 /// again (Polars' writer hashes each value twice: to estimate the distinct count, then to build
-/// the dictionary).
+/// the dictionary), and the column itself is never built.
 struct Texts {
+    /// One view per row, when not keyed.
     views: Vec<View>,
     valid: MutableBitmap,
     own: Vec<u8>,
+    /// One key per row, when keyed.
     keys: Vec<u32>,
     /// Short values (inlined in their view) by their view; longer values by their text.
     short: PlHashMap<u128, u32>,
@@ -452,9 +496,10 @@ struct Texts {
     statics: Vec<(usize, usize, View, u32)>,
     /// Whether an offset did not fit in 32 bits (the chunk is then declined).
     overflowed: bool,
-    /// Whether the dictionary is still kept (a column with mostly distinct values is written
-    /// plain, as Polars' writer does).
+    /// Whether the column is kept as a dictionary (see [`Texts::unkey`]).
     keyed: bool,
+    /// The rows expected.
+    capacity: usize,
 }
 
 /// The bytes of a non-inline view made by [`Texts::push`]: buffer 0 is the chunk's text, 1 the
@@ -482,28 +527,35 @@ fn inline_view(b: &[u8]) -> View {
 const MAX_DISTINCT_SHARE: f64 = 0.75;
 
 impl Texts {
-    fn new(capacity: usize) -> Texts {
+    /// A column of about `capacity` rows, kept as a dictionary if `keyed`.
+    fn new(capacity: usize, keyed: bool) -> Texts {
         Texts {
-            views: Vec::with_capacity(capacity),
+            views: if keyed { Vec::new() } else { Vec::with_capacity(capacity) },
             valid: MutableBitmap::with_capacity(capacity),
             own: Vec::new(),
-            keys: Vec::with_capacity(capacity),
+            keys: if keyed { Vec::with_capacity(capacity) } else { Vec::new() },
             short: PlHashMap::default(),
             long: PlHashMap::default(),
             distinct: Vec::new(),
             last: None,
             statics: Vec::new(),
             overflowed: false,
-            keyed: true,
+            keyed,
+            capacity,
         }
     }
 
     /// Appends `v`; `file` is the chunk's text, where a value read from the file lies.
     fn push(&mut self, v: Option<&str>, file: &str) {
+        if !self.keyed {
+            let view = v.map(|v| self.view(v, file));
+            self.views.push(view.unwrap_or_default());
+            self.valid.push(view.is_some());
+            return;
+        }
         let Some(v) = v else {
-            self.views.push(View::default());
-            self.valid.push(false);
             self.keys.push(0);
+            self.valid.push(false);
             return;
         };
         let b = v.as_bytes();
@@ -518,79 +570,90 @@ impl Texts {
                 // The length and the first four bytes (in the view) first: most differ there.
                 last.length as usize == b.len()
                     && b.get(..4).is_some_and(|p| p == last.prefix.to_le_bytes())
-                    && self.bytes_of(last, file) == b
+                    && view_bytes(last, file, &self.own) == b
             };
             if same {
-                self.views.push(last);
                 self.keys.push(key);
                 self.valid.push(true);
                 return;
             }
         }
         let (view, key) = if inline {
-            let key = if self.keyed {
-                let distinct = &mut self.distinct;
-                *self.short.entry(short.as_u128()).or_insert_with(|| {
-                    distinct.push(short);
-                    distinct.len() as u32 - 1
-                })
-            } else {
-                0
-            };
+            let distinct = &mut self.distinct;
+            let key = *self.short.entry(short.as_u128()).or_insert_with(|| {
+                distinct.push(short);
+                distinct.len() as u32 - 1
+            });
             (short, key)
         } else {
-            let known = if self.keyed { self.long.get(v).copied() } else { None };
-            match known {
-                Some(key) => (self.distinct[key as usize], key),
+            match self.long.get(v) {
+                Some(&key) => (self.distinct[key as usize], key),
                 None => {
-                    let (at, base) = (b.as_ptr() as usize, file.as_ptr() as usize);
-                    // Offsets are 32-bit: a chunk or own buffer past 4 GiB fails `finish` (the
-                    // chunk is declined) before any view is used.
-                    let view = if at >= base && at + b.len() <= base + file.len() {
-                        View::new_from_bytes(b, 0, u32::try_from(at - base).unwrap_or_else(|_| self.overflow()))
-                    } else {
-                        let offset = u32::try_from(self.own.len()).unwrap_or_else(|_| self.overflow());
-                        self.own.extend_from_slice(b);
-                        View::new_from_bytes(b, 1, offset)
-                    };
+                    let view = self.view(v, file);
                     let key = self.distinct.len() as u32;
-                    if self.keyed {
-                        self.long.insert(v.into(), key);
-                        self.distinct.push(view);
-                    }
+                    self.long.insert(v.into(), key);
+                    self.distinct.push(view);
                     (view, key)
                 }
             }
         };
-        self.views.push(view);
         self.keys.push(key);
         self.valid.push(true);
-        if self.keyed {
-            self.last = Some((view, key));
-            if self.distinct.len() > 128
-                && self.distinct.len() as f64 > MAX_DISTINCT_SHARE * self.keys.capacity() as f64
-            {
-                self.keyed = false;
-                self.last = None;
-                self.short = PlHashMap::default();
-                self.long = PlHashMap::default();
-            }
+        self.last = Some((view, key));
+        if self.distinct.len() > 128 && self.distinct.len() as f64 > MAX_DISTINCT_SHARE * self.capacity as f64 {
+            self.unkey();
         }
+    }
+
+    /// The view of `v`: inline, or into the chunk's text when `v` lies in it, else into the
+    /// column's own buffer (where `v` is copied).
+    fn view(&mut self, v: &str, file: &str) -> View {
+        let b = v.as_bytes();
+        if b.len() <= View::MAX_INLINE_SIZE as usize {
+            return inline_view(b);
+        }
+        let (at, base) = (b.as_ptr() as usize, file.as_ptr() as usize);
+        // Offsets are 32-bit: a chunk or own buffer past 4 GiB fails `finish` (the chunk is
+        // declined) before any view is used.
+        if at >= base && at + b.len() <= base + file.len() {
+            View::new_from_bytes(b, 0, u32::try_from(at - base).unwrap_or_else(|_| self.overflow()))
+        } else {
+            let offset = u32::try_from(self.own.len()).unwrap_or_else(|_| self.overflow());
+            self.own.extend_from_slice(b);
+            View::new_from_bytes(b, 1, offset)
+        }
+    }
+
+    /// Drops the dictionary (most values are distinct: Polars' writer would write the column
+    /// plain too): the column becomes views, each row's being its key's.
+    fn unkey(&mut self) {
+        let (keys, distinct) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.distinct));
+        self.views = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| if self.valid.get(i) { distinct[k as usize] } else { View::default() })
+            .collect();
+        self.views.reserve(self.capacity.saturating_sub(self.views.len()));
+        self.keyed = false;
+        self.last = None;
+        self.short = PlHashMap::default();
+        self.long = PlHashMap::default();
+        self.statics = Vec::new();
     }
 
     /// Appends a text that lives for the whole run (a value tally derives): one that was seen
     /// before is found by its address, without comparing or hashing it.
     fn push_static(&mut self, v: Option<&'static str>, file: &str) {
         let Some(s) = v else { return self.push(None, file) };
+        if !self.keyed {
+            return self.push(v, file);
+        }
         let at = s.as_ptr() as usize;
-        if self.keyed {
-            if let Some(&(_, _, view, key)) = self.statics.iter().find(|(p, l, ..)| *p == at && *l == s.len()) {
-                self.views.push(view);
-                self.keys.push(key);
-                self.valid.push(true);
-                self.last = Some((view, key));
-                return;
-            }
+        if let Some(&(_, _, view, key)) = self.statics.iter().find(|(p, l, ..)| *p == at && *l == s.len()) {
+            self.keys.push(key);
+            self.valid.push(true);
+            self.last = Some((view, key));
+            return;
         }
         self.push(v, file);
         if let (true, Some((view, key))) = (self.keyed, self.last) {
@@ -604,37 +667,50 @@ impl Texts {
         0
     }
 
-    /// The bytes a view of this column stands for.
-    fn bytes_of<'a>(&'a self, view: View, file: &'a str) -> &'a [u8] {
-        view_bytes(view, file, &self.own)
-    }
-
-    /// The column, and its dictionary form when it keeps one.
-    fn finish(self, name: &str, file: &Buffer<u8>) -> PolarsResult<(Column, Option<Box<dyn Array>>)> {
+    /// The column: its dictionary when it keeps one, else its views.
+    fn finish(mut self, name: &str, file: &Buffer<u8>) -> PolarsResult<Part> {
         polars_ensure!(!self.overflowed, ComputeError: "column {name}: a chunk too large for 32-bit offsets");
-        let validity: Option<Bitmap> = (self.valid.unset_bits() > 0).then(|| self.valid.into());
+        let rows = self.valid.len();
+        if self.keyed && rows > 128 && self.distinct.len() as f64 > MAX_DISTINCT_SHARE * rows as f64 {
+            self.unkey();
+        }
+        let validity: Option<Bitmap> = self.valid.into();
         let buffers = vec![file.clone(), Buffer::from(self.own)];
-        let keyed = self.keyed
-            && (self.views.len() <= 128 || self.distinct.len() as f64 <= MAX_DISTINCT_SHARE * self.views.len() as f64);
-        // Every view was made in `push` from a `&str` lying in the buffer it names.
-        let column = crate::views::utf8_column(name, self.views, buffers.clone(), validity.clone())?;
-        if !keyed {
-            return Ok((column, None));
+        // Every view was made in `view` from a `&str` lying in the buffer it names.
+        if !self.keyed {
+            return Ok(Part::Column(crate::views::utf8_column(name, self.views, buffers, validity)?));
         }
         let values = crate::views::utf8_array(self.distinct, buffers)?;
         let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, self.keys.into(), validity);
-        let dict = DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?;
-        Ok((column, Some(dict.boxed())))
+        Ok(Part::Dictionary(name.into(), DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?))
+    }
+}
+
+/// A column of numbers being built: the values (zero where empty) and which are set.
+struct Values<T> {
+    values: Vec<T>,
+    valid: MutableBitmap,
+}
+
+impl<T: Default> Values<T> {
+    fn new(capacity: usize) -> Values<T> {
+        Values { values: Vec::with_capacity(capacity), valid: MutableBitmap::with_capacity(capacity) }
+    }
+
+    fn push(&mut self, v: Option<T>) {
+        self.valid.push(v.is_some());
+        self.values.push(v.unwrap_or_default());
     }
 }
 
 /// Column builders of one chunk, in ledger order where the mapping has a value.
 struct Out<'f> {
     file: &'f str,
+    keyed: bool,
     texts: Vec<Texts>,
-    money: Vec<(&'static str, Vec<Option<i128>>)>,
-    times: Vec<(&'static str, Vec<Option<i64>>)>,
-    counts: Vec<(&'static str, Vec<Option<i64>>)>,
+    money: Vec<(&'static str, Values<i128>)>,
+    times: Vec<(&'static str, Values<i64>)>,
+    counts: Vec<(&'static str, Values<i64>)>,
 }
 
 // Positions in `Out`'s vectors.
@@ -738,13 +814,15 @@ const C_TOKENS: usize = 1;
 const COUNTS: [&str; 2] = [schema::X_SOURCE_ROW, schema::X_TOKEN_COUNT];
 
 impl<'f> Out<'f> {
-    fn new(file: &'f str, capacity: usize) -> Out<'f> {
+    /// Builders for about `capacity` rows; text columns as dictionaries if `keyed`.
+    fn new(file: &'f str, capacity: usize, keyed: bool) -> Out<'f> {
         Out {
             file,
-            texts: TEXTS.iter().map(|_| Texts::new(capacity)).collect(),
-            money: MONEY.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
-            times: TIMES.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
-            counts: COUNTS.iter().map(|n| (*n, Vec::with_capacity(capacity))).collect(),
+            keyed,
+            texts: TEXTS.iter().map(|_| Texts::new(capacity, keyed)).collect(),
+            money: MONEY.iter().map(|n| (*n, Values::new(capacity))).collect(),
+            times: TIMES.iter().map(|n| (*n, Values::new(capacity))).collect(),
+            counts: COUNTS.iter().map(|n| (*n, Values::new(capacity))).collect(),
         }
     }
 
@@ -758,28 +836,26 @@ impl<'f> Out<'f> {
 
     /// The ledger frame (every column, in order, of its ledger type) of `height` rows.
     fn finish(self, height: usize, cur: &CurCsv, file: &Buffer<u8>) -> PolarsResult<Mapped> {
-        let mut built: PlHashMap<&'static str, Column> = PlHashMap::new();
-        let mut dicts: PlHashMap<&'static str, Box<dyn Array>> = PlHashMap::new();
+        let mut built: PlHashMap<&'static str, Part> = PlHashMap::new();
         for (name, texts) in TEXTS.iter().zip(self.texts) {
-            let (column, dict) = texts.finish(name, file)?;
-            built.insert(name, column);
-            if let Some(dict) = dict {
-                dicts.insert(name, dict);
-            }
+            built.insert(name, texts.finish(name, file)?);
         }
         for (name, v) in self.money {
-            let ca: Int128Chunked = v.into_iter().collect_ca(name.into());
-            built.insert(name, ca.into_decimal_unchecked(38, MONEY_SCALE).into_column());
+            let ca = Int128Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
+            built.insert(name, Part::Column(ca.into_decimal_unchecked(38, MONEY_SCALE).into_column()));
         }
         for (name, v) in self.times {
-            let ca: Int64Chunked = v.into_iter().collect_ca(name.into());
-            built.insert(name, ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column());
+            let ca = Int64Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
+            built.insert(
+                name,
+                Part::Column(ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column()),
+            );
         }
         for (name, v) in self.counts {
-            let ca: Int64Chunked = v.into_iter().collect_ca(name.into());
-            built.insert(name, ca.into_column());
+            let ca = Int64Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
+            built.insert(name, Part::Column(ca.into_column()));
         }
-        // Columns with one value for the whole file: a dictionary of that value.
+        // Columns with one value for the whole file.
         let constants = [
             ("ProviderName", AWS),
             (schema::X_SOURCE, cur.source.as_str()),
@@ -788,20 +864,24 @@ impl<'f> Out<'f> {
             (schema::X_COST_BASIS, "billed"),
         ];
         for (name, v) in constants {
-            let scalar = Scalar::new(DataType::String, AnyValue::StringOwned(v.into()));
-            built.insert(name, Column::new_scalar(name.into(), scalar, height));
-            let keys = PrimitiveArray::<u32>::from_vec(vec![0; height]);
-            let values = MutableBinaryViewArray::<str>::from_values_iter(std::iter::once(v)).freeze();
-            dicts.insert(name, DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?.boxed());
+            let part = if self.keyed {
+                let keys = PrimitiveArray::<u32>::from_vec(vec![0; height]);
+                let values = MutableBinaryViewArray::<str>::from_values_iter(std::iter::once(v)).freeze();
+                Part::Dictionary(name.into(), DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?)
+            } else {
+                let scalar = Scalar::new(DataType::String, AnyValue::StringOwned(v.into()));
+                Part::Column(Column::new_scalar(name.into(), scalar, height))
+            };
+            built.insert(name, part);
         }
-        let columns = ledger_columns()
-            .map(|c| match built.remove(c.name) {
-                Some(col) => col,
-                None => Column::full_null(c.name.into(), height, &c.kind.dtype()),
+        let parts = ledger_columns()
+            .map(|c| {
+                built
+                    .remove(c.name)
+                    .unwrap_or_else(|| Part::Column(Column::full_null(c.name.into(), height, &c.kind.dtype())))
             })
             .collect();
-        let dicts = ledger_columns().map(|c| dicts.remove(c.name)).collect();
-        Ok(Mapped { df: DataFrame::new(height, columns)?, dicts })
+        Ok(Mapped { height, parts })
     }
 }
 
@@ -818,7 +898,7 @@ impl ChunkMapper for CurCsv {
         let records: &[u8] = &chunk;
         let text = simdutf8::basic::from_utf8(records).ok()?;
         let f = &self.fields;
-        let mut out = Out::new(text, records.len() / 512 + 16);
+        let mut out = Out::new(text, records.len() / 512 + 16, conform);
         let mut fields = Record { spans: Vec::with_capacity(self.columns), owned: Vec::new() };
         let mut tags = String::new();
         let mut month: Option<(i64, String)> = None;
@@ -844,31 +924,36 @@ impl ChunkMapper for CurCsv {
             let billed = num(f.unblended_cost)?;
             let amount = num(f.usage_amount)?;
             let public = num(f.public_cost)?;
-            let m0 = |i: Option<usize>| num(i).map(|v| v.unwrap_or(0));
+            // Every money column the plan reads is read (and checked) once, used or not, as its
+            // scan would.
+            let rate = num(f.unblended_rate)?;
+            let public_rate = num(f.public_rate)?;
+            let [sp_effective, sp_total, sp_used, ri_effective, ri_unused_upfront, ri_unused_recurring] = [
+                f.sp_effective,
+                f.sp_total_commitment,
+                f.sp_used_commitment,
+                f.ri_effective,
+                f.ri_unused_upfront,
+                f.ri_unused_recurring,
+            ]
+            .map(|i| num(i).map(|v| v.unwrap_or(0)));
             let (ri_arn, sp_arn) = (txt(f.ri_arn), txt(f.sp_arn));
             // Polars computes every branch of the plan's `when` for every row, and a sum past 38
             // digits fails the whole file there: left to it.
             let fits = |v: i128| (v.unsigned_abs() < 10u128.pow(38)).then_some(v);
-            let sp_unused = fits(m0(f.sp_total_commitment)?.checked_sub(m0(f.sp_used_commitment)?)?)?;
-            let ri_unused = fits(m0(f.ri_unused_upfront)?.checked_add(m0(f.ri_unused_recurring)?)?)?;
+            let sp_unused = fits(sp_total?.checked_sub(sp_used?)?)?;
+            let ri_unused = fits(ri_unused_upfront?.checked_add(ri_unused_recurring?)?)?;
             let effective = match t {
-                Some("SavingsPlanCoveredUsage") => Some(m0(f.sp_effective)?),
+                Some("SavingsPlanCoveredUsage") => Some(sp_effective?),
                 Some("SavingsPlanRecurringFee") => Some(sp_unused),
                 Some("SavingsPlanNegation" | "SavingsPlanUpfrontFee") => Some(0),
-                Some("DiscountedUsage") => Some(m0(f.ri_effective)?),
+                Some("DiscountedUsage") => Some(ri_effective?),
                 Some("RIFee") => Some(ri_unused),
                 Some("Fee") if ri_arn.is_some() => Some(0),
                 _ => billed,
             };
-            // Check every money column the plan reads, used or not, as its scan would.
-            num(f.unblended_rate)?;
-            num(f.public_rate)?;
-            for i in [f.sp_effective, f.sp_total_commitment, f.sp_used_commitment, f.ri_effective] {
-                num(i)?;
-            }
-            for i in [f.ri_unused_upfront, f.ri_unused_recurring] {
-                num(i)?;
-            }
+            sp_effective?;
+            ri_effective?;
             let category = if t == Some("Tax") {
                 "Tax"
             } else if is_in(t, PURCHASE_TYPES) {
@@ -970,7 +1055,7 @@ impl ChunkMapper for CurCsv {
             out.money[M_CONSUMED].1.push(if is_usage { amount } else { None });
             out.text(T_CONSUMED_UNIT, consumed_unit);
             out.money[M_CONTRACTED].1.push(billed);
-            out.money[M_CONTRACTED_PRICE].1.push(num(f.unblended_rate)?);
+            out.money[M_CONTRACTED_PRICE].1.push(rate);
             out.money[M_EFFECTIVE].1.push(effective);
             out.text(T_INVOICE, txt(f.invoice_id));
             let entity = txt(f.invoicing_entity);
@@ -982,7 +1067,7 @@ impl ChunkMapper for CurCsv {
                 },
             );
             out.money[M_LIST].1.push(list_cost);
-            out.money[M_LIST_PRICE].1.push(num(f.public_rate)?);
+            out.money[M_LIST_PRICE].1.push(public_rate);
             out.word(
                 T_PRICING_CATEGORY,
                 if covered {
@@ -1088,6 +1173,58 @@ mod tests {
         ) {
             let text = format!("{}{int}{}", if negative { "-" } else { "" }, frac.map(|f| format!(".{f}")).unwrap_or_default());
             proptest::prop_assert_eq!(money(&text), str_to_dec128(text.as_bytes(), 38, MONEY_SCALE, false).map(Some));
+        }
+    }
+
+    /// A text column read back, whatever form it was kept in.
+    fn texts_of(texts: Texts, file: &str) -> (bool, Vec<Option<String>>) {
+        let part = texts.finish("t", &Buffer::from(file.as_bytes().to_vec())).unwrap();
+        let keyed = matches!(part, Part::Dictionary(..));
+        let column = part.into_column().unwrap();
+        (keyed, column.str().unwrap().iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    #[test]
+    fn text_columns_keep_every_value_as_dictionaries_or_views() {
+        // Values from the file (short and long), derived ones, statics, repeats and empties.
+        let file = "USD,a-resource-id-longer-than-twelve,EUR,another-long-resource-id";
+        let from_file = [&file[0..3], &file[4..35], &file[36..39], &file[40..]];
+        let derived: Vec<String> = (0..400).map(|i| format!("derived value number {i}")).collect();
+        let row = |i: usize| -> Option<&str> {
+            match i % 7 {
+                0 => None,
+                1 | 2 => Some(from_file[i % 4]),
+                3 => Some("Usage"),
+                _ => Some(derived[i % 400].as_str()),
+            }
+        };
+        // Few distinct values: a dictionary. Mostly distinct: views, whether that shows while
+        // pushing (past the share of the expected rows) or only at the end.
+        for (rows, capacity, keyed) in [(300, 300, true), (2000, 400, false), (200, 100_000, false), (100, 100, true)] {
+            let values: Vec<Option<String>> = (0..rows)
+                .map(|i| match (keyed, i % 10) {
+                    (true, _) => row(i).map(str::to_string),
+                    (false, 0) => None,
+                    (false, 1) => Some("Usage".to_string()),
+                    (false, _) => Some(format!("distinct value {i}")),
+                })
+                .collect();
+            let mut texts = Texts::new(capacity, true);
+            for v in &values {
+                match v.as_deref() {
+                    Some("Usage") => texts.push_static(Some("Usage"), file),
+                    v => texts.push(v, file),
+                }
+            }
+            let (was_keyed, got) = texts_of(texts, file);
+            assert_eq!(got, values, "rows {rows}, capacity {capacity}");
+            assert_eq!(was_keyed, keyed, "rows {rows}, capacity {capacity}");
+            // Not keyed from the start (a user rule reads the rows): the same values.
+            let mut plain = Texts::new(capacity, false);
+            for v in &values {
+                plain.push(v.as_deref(), file);
+            }
+            assert_eq!(texts_of(plain, file), (false, values));
         }
     }
 

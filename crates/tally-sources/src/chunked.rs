@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, OnceLock};
 
 use polars::prelude::*;
-use polars_arrow::array::Array;
+use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
 use polars_parquet::parquet::error::ParquetError;
 use polars_parquet::write::{
     array_to_columns, to_parquet_schema, CompressedPage, Compressor, Encoding, SchemaDescriptor, Version, WriteOptions,
@@ -34,17 +34,77 @@ pub(crate) trait ChunkMapper: Sync {
     fn body(&self) -> polars_buffer::Buffer<u8>;
     /// Maps whole records into a ledger frame whose `x_source_row` counts from 1 in the chunk,
     /// or `None` when these records need the general (Polars) reader. With `conform`, the frame
-    /// is already what `conform_focus` makes of it.
+    /// is already what `conform_focus` makes of it and is written as it is: text columns may
+    /// then come as dictionaries only ([`Part::Dictionary`]).
     fn map(&self, records: polars_buffer::Buffer<u8>, conform: bool) -> Option<Mapped>;
     /// The chunk `range` of the body has been encoded: its bytes are not needed any more.
     fn done(&self, _range: Range<usize>) {}
 }
 
-/// A mapped chunk: the ledger frame, and for each of its columns the dictionary form the
-/// reader built while mapping it, if any (written as the column's Parquet dictionary).
+/// One column of a mapped chunk.
+pub(crate) enum Part {
+    /// The column as Polars holds it, written as Polars' own writer writes it.
+    Column(Column),
+    /// A text column held only as the dictionary its reader built while mapping it (the distinct
+    /// values, and a key per row), written as the column's Parquet dictionary: the column itself
+    /// is never built.
+    Dictionary(PlSmallStr, DictionaryArray<u32>),
+}
+
+impl Part {
+    fn field(&self) -> (PlSmallStr, DataType) {
+        match self {
+            Part::Column(c) => (c.name().clone(), c.dtype().clone()),
+            Part::Dictionary(name, _) => (name.clone(), DataType::String),
+        }
+    }
+
+    /// The column itself (a dictionary's values looked up by key).
+    pub(crate) fn into_column(self) -> PolarsResult<Column> {
+        match self {
+            Part::Column(c) => Ok(c),
+            Part::Dictionary(name, dict) => {
+                let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>();
+                let values =
+                    values.ok_or_else(|| polars_err!(ComputeError: "column {name}: a dictionary not of text"))?;
+                crate::views::gathered(&name, values, dict.keys())
+            }
+        }
+    }
+}
+
+/// A mapped chunk: its height and its columns, in ledger order.
 pub(crate) struct Mapped {
-    pub df: DataFrame,
-    pub dicts: Vec<Option<Box<dyn polars_arrow::array::Array>>>,
+    pub height: usize,
+    pub parts: Vec<Part>,
+}
+
+impl Mapped {
+    /// The frame (for a step that reads the rows before they are written).
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        let columns = self.parts.into_iter().map(Part::into_column).collect::<PolarsResult<Vec<_>>>()?;
+        DataFrame::new(self.height, columns)
+    }
+
+    fn from_frame(df: DataFrame) -> Mapped {
+        Mapped { height: df.height(), parts: df.into_columns().into_iter().map(Part::Column).collect() }
+    }
+
+    fn schema(&self) -> Schema {
+        self.parts.iter().map(Part::field).collect()
+    }
+
+    /// Adds `offset` to every `x_source_row` (rows then count from the start of the file).
+    fn offset_rows(&mut self, offset: i64) -> PolarsResult<()> {
+        for part in &mut self.parts {
+            if let Part::Column(c) = part {
+                if c.name() == schema::X_SOURCE_ROW {
+                    *c = (c.i64()? + offset).into_column();
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Ranges of `body` of about `target` bytes, each ending after a newline (or at the end), the
@@ -97,19 +157,21 @@ impl Encoder {
         })
     }
 
-    /// One row group: every column's pages, encoded and compressed. A column with a dictionary
-    /// from the reader (`dicts`, by position) is written with it.
-    fn encode(&self, df: &DataFrame, dicts: &[Option<Box<dyn Array>>]) -> PolarsResult<Vec<Vec<CompressedPage>>> {
-        polars_ensure!(df.schema().as_ref() == &self.schema, SchemaMismatch: "a chunk's columns differ from the first chunk's");
-        let mut out = Vec::with_capacity(df.width());
-        for (i, c) in df.columns().iter().enumerate() {
-            let (array, encodings) = match dicts.get(i) {
-                Some(Some(dict)) => (dict.clone(), &[Encoding::RleDictionary][..]),
+    /// One row group: every column's pages, encoded and compressed. A column given as a
+    /// dictionary is written with it.
+    fn encode(&self, chunk: &Mapped) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+        polars_ensure!(chunk.schema() == self.schema, SchemaMismatch: "a chunk's columns differ from the first chunk's");
+        let mut out = Vec::with_capacity(chunk.parts.len());
+        for (i, part) in chunk.parts.iter().enumerate() {
+            let (array, encodings) = match part {
+                Part::Dictionary(_, dict) => (dict.clone().boxed(), &[Encoding::RleDictionary][..]),
                 // A column with no value: nothing to look for a dictionary in.
-                _ if c.null_count() == c.len() => {
+                Part::Column(c) if c.null_count() == c.len() => {
                     (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &[Encoding::Plain][..])
                 }
-                _ => (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..]),
+                Part::Column(c) => {
+                    (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..])
+                }
             };
             for pages in array_to_columns(array, self.parquet.fields()[i].clone(), self.options, encodings)? {
                 let pages = pages.map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
@@ -201,7 +263,7 @@ fn run(
                     }
                     let offset = if first_of_file { 0 } else { after[k - 1].unwrap_or(0) };
                     let height = match &mapped {
-                        Some(Ok(m)) => m.df.height() as i64,
+                        Some(Ok(m)) => m.height as i64,
                         _ => 0,
                     };
                     after[k] = Some(offset + height);
@@ -210,22 +272,19 @@ fn run(
                 };
                 let frame = mapped.map(|m| {
                     guarded(|| {
-                        let Mapped { mut df, mut dicts } = m?;
+                        let mut chunk = m?;
                         if offset > 0 {
-                            let rows = df.column(schema::X_SOURCE_ROW)?.i64()? + offset;
-                            df.with_column(rows.into_column())?;
+                            chunk.offset_rows(offset)?;
                         }
                         if let Some(post) = post {
                             // The frame may change: its columns are encoded from what it becomes.
-                            df = post(*r, df)?;
-                            dicts.clear();
+                            chunk = Mapped::from_frame(post(*r, chunk.into_frame()?)?);
                         }
-                        df.rechunk_mut_par();
                         let encoder = encoder
-                            .get_or_init(|| Encoder::new(df.schema()))
+                            .get_or_init(|| Encoder::new(&chunk.schema()))
                             .as_ref()
                             .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
-                        Ok((df.height(), encoder.encode(&df, &dicts)?))
+                        Ok((chunk.height, encoder.encode(&chunk)?))
                     })
                 });
                 readers[*r].done(range.clone());

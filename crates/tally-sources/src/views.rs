@@ -2,7 +2,7 @@
 #![allow(unsafe_code)]
 
 use polars::prelude::*;
-use polars_arrow::array::{Utf8ViewArray, View};
+use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::Bitmap;
 use polars_buffer::Buffer;
 
@@ -19,6 +19,21 @@ pub(crate) fn utf8_column(
 ) -> PolarsResult<Column> {
     let array = utf8_array_with(views, buffers, validity)?;
     Ok(StringChunked::with_chunk(name.into(), array).into_column())
+}
+
+/// The column whose row `i` is `values[keys[i]]` (null where the key is). The views are copied
+/// from `values`, a valid array over the same buffers, so they keep [`utf8_column`]'s guarantee.
+pub(crate) fn gathered(name: &str, values: &Utf8ViewArray, keys: &PrimitiveArray<u32>) -> PolarsResult<Column> {
+    polars_ensure!(values.null_count() == 0, ComputeError: "column {name}: a dictionary with an empty value");
+    let all = values.views();
+    let views = keys
+        .iter()
+        .map(|k| match k {
+            None => Ok(View::default()),
+            Some(&k) => all.get(k as usize).copied().ok_or_else(|| polars_err!(OutOfBounds: "dictionary key {k}")),
+        })
+        .collect::<PolarsResult<Vec<View>>>()?;
+    utf8_column(name, views, values.data_buffers().iter().cloned().collect(), keys.validity().cloned())
 }
 
 /// A string array of non-null `views` into `buffers` (same guarantee as [`utf8_column`]).
