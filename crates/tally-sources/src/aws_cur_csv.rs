@@ -29,6 +29,21 @@ use crate::aws_cur::{
 use crate::chunked::{ChunkMapper, Mapped, Part};
 use crate::{CsvHead, Input};
 
+/// Bytes of records checked to be UTF-8 at a time (see [`text_block`]), at most: a chunk is
+/// checked in at least 16 blocks.
+const TEXT_BLOCK: usize = 256 << 10;
+
+/// The records of `records` from `start` (a record start) to the first newline past `start +
+/// size` (or to the end), checked to be UTF-8.
+fn text_block(records: &[u8], start: usize, size: usize) -> Option<&str> {
+    let nominal = start.saturating_add(size);
+    let end = match records.get(nominal..) {
+        Some(rest) if !rest.is_empty() => memchr::memchr(b'\n', rest).map_or(records.len(), |k| nominal + k + 1),
+        _ => records.len(),
+    };
+    simdutf8::basic::from_utf8(records.get(start..end)?).ok()
+}
+
 /// The only date format read directly (AWS's own); any other is left to the Polars plan.
 const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
@@ -504,13 +519,13 @@ struct Texts {
 
 /// The bytes of a non-inline view made by [`Texts::push`]: buffer 0 is the chunk's text, 1 the
 /// column's own buffer. (Inline views are compared whole, never through here.)
-fn view_bytes<'a>(view: View, file: &'a str, own: &'a [u8]) -> &'a [u8] {
+fn view_bytes<'a>(view: View, file: &'a [u8], own: &'a [u8]) -> &'a [u8] {
     let len = view.length as usize;
     if len <= View::MAX_INLINE_SIZE as usize {
         return &[];
     }
     let (start, end) = (view.offset as usize, view.offset as usize + len);
-    let buffer = if view.buffer_idx == 0 { file.as_bytes() } else { own };
+    let buffer = if view.buffer_idx == 0 { file } else { own };
     buffer.get(start..end).unwrap_or(&[])
 }
 
@@ -545,8 +560,8 @@ impl Texts {
         }
     }
 
-    /// Appends `v`; `file` is the chunk's text, where a value read from the file lies.
-    fn push(&mut self, v: Option<&str>, file: &str) {
+    /// Appends `v`; `file` is the chunk's bytes, where a value read from the file lies.
+    fn push(&mut self, v: Option<&str>, file: &[u8]) {
         if !self.keyed {
             let view = v.map(|v| self.view(v, file));
             self.views.push(view.unwrap_or_default());
@@ -607,7 +622,7 @@ impl Texts {
 
     /// The view of `v`: inline, or into the chunk's text when `v` lies in it, else into the
     /// column's own buffer (where `v` is copied).
-    fn view(&mut self, v: &str, file: &str) -> View {
+    fn view(&mut self, v: &str, file: &[u8]) -> View {
         let b = v.as_bytes();
         if b.len() <= View::MAX_INLINE_SIZE as usize {
             return inline_view(b);
@@ -643,7 +658,7 @@ impl Texts {
 
     /// Appends a text that lives for the whole run (a value tally derives): one that was seen
     /// before is found by its address, without comparing or hashing it.
-    fn push_static(&mut self, v: Option<&'static str>, file: &str) {
+    fn push_static(&mut self, v: Option<&'static str>, file: &[u8]) {
         let Some(s) = v else { return self.push(None, file) };
         if !self.keyed {
             return self.push(v, file);
@@ -705,7 +720,7 @@ impl<T: Default> Values<T> {
 
 /// Column builders of one chunk, in ledger order where the mapping has a value.
 struct Out<'f> {
-    file: &'f str,
+    file: &'f [u8],
     keyed: bool,
     texts: Vec<Texts>,
     money: Vec<(&'static str, Values<i128>)>,
@@ -815,7 +830,7 @@ const COUNTS: [&str; 2] = [schema::X_SOURCE_ROW, schema::X_TOKEN_COUNT];
 
 impl<'f> Out<'f> {
     /// Builders for about `capacity` rows; text columns as dictionaries if `keyed`.
-    fn new(file: &'f str, capacity: usize, keyed: bool) -> Out<'f> {
+    fn new(file: &'f [u8], capacity: usize, keyed: bool) -> Out<'f> {
         Out {
             file,
             keyed,
@@ -896,17 +911,36 @@ impl ChunkMapper for CurCsv {
 
     fn map(&self, chunk: Buffer<u8>, conform: bool) -> Option<Mapped> {
         let records: &[u8] = &chunk;
-        let text = simdutf8::basic::from_utf8(records).ok()?;
         let f = &self.fields;
-        let mut out = Out::new(text, records.len() / 512 + 16, conform);
+        let mut out = Out::new(records, records.len() / 512 + 16, conform);
         let mut fields = Record { spans: Vec::with_capacity(self.columns), owned: Vec::new() };
         let mut tags = String::new();
         let mut month: Option<(i64, String)> = None;
         let mut dates: [LastDate; 4] = Default::default();
-        let mut pos = 0;
         let mut rows = 0usize;
-        while pos < records.len() {
-            pos = split_record(records, text, pos, &mut fields)?;
+        // The records are checked to be UTF-8 a block at a time, just before they are split
+        // (their bytes are then still in the cache): `text` is the block from `start`.
+        let block = TEXT_BLOCK.min(records.len() / 16).max(1);
+        let (mut start, mut text, mut pos) = (0, "", 0);
+        loop {
+            if pos == text.len() {
+                start += text.len();
+                if start >= records.len() {
+                    break;
+                }
+                (text, pos) = (text_block(records, start, block)?, 0);
+            }
+            let Some(next) = split_record(text.as_bytes(), text, pos, &mut fields) else {
+                // A record running past the block (a newline inside quotes where it was cut) is
+                // split again in a larger block; anything else is declined.
+                if start + text.len() == records.len() {
+                    return None;
+                }
+                start += pos;
+                (text, pos) = (text_block(records, start, 2 * (text.len() - pos).max(block))?, 0);
+                continue;
+            };
+            pos = next;
             if fields.len() != self.columns {
                 return None;
             }
@@ -1212,8 +1246,8 @@ mod tests {
             let mut texts = Texts::new(capacity, true);
             for v in &values {
                 match v.as_deref() {
-                    Some("Usage") => texts.push_static(Some("Usage"), file),
-                    v => texts.push(v, file),
+                    Some("Usage") => texts.push_static(Some("Usage"), file.as_bytes()),
+                    v => texts.push(v, file.as_bytes()),
                 }
             }
             let (was_keyed, got) = texts_of(texts, file);
@@ -1222,7 +1256,7 @@ mod tests {
             // Not keyed from the start (a user rule reads the rows): the same values.
             let mut plain = Texts::new(capacity, false);
             for v in &values {
-                plain.push(v.as_deref(), file);
+                plain.push(v.as_deref(), file.as_bytes());
             }
             assert_eq!(texts_of(plain, file), (false, values));
         }

@@ -277,6 +277,18 @@ fn generated_rows_give_the_plans_ledger_in_one_chunk_or_many() {
 }
 
 #[test]
+fn a_newline_inside_quotes_where_a_block_is_cut_is_read_whole() {
+    // Every record has a quoted newline: the reader checks a chunk in blocks cut at a newline,
+    // and some of those cuts fall inside the quotes (the record is then split again, whole).
+    let text = generated_with(600, |_, name| (name == "resourceTags/user:team").then_some("line\nbreak"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "cur-00001.csv", &text);
+    let df = check(std::slice::from_ref(&file), &[], false, crate::chunked::CHUNK);
+    let tags = df.column("Tags").unwrap().str().unwrap();
+    assert!(tags.iter().all(|t| t.is_some_and(|t| t.contains(r#""team":"line\nbreak""#))));
+}
+
+#[test]
 fn several_parts_number_their_rows_each_from_one() {
     let dir = tempfile::tempdir().unwrap();
     let text = generated(300).replace("line\nbreak", "line break");
@@ -356,6 +368,18 @@ fn what_the_reader_cannot_be_sure_of_is_left_to_the_plan() {
         assert!(direct.is_none(), "{what}: the direct reader should decline");
         assert!(!dest.exists(), "{what}: the declined output is removed");
     }
+    // A byte that is not UTF-8, near the end (in the last block the reader checks).
+    let mut bytes = good.into_bytes();
+    let at = bytes.len() - 10;
+    bytes[at] = 0xff;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cur-00001.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let object = path.display().to_string();
+    let input = input(&path, &object, &[], false);
+    let dest = dir.path().join("out.parquet");
+    assert!(convert_direct(format, std::slice::from_ref(&input), &dest, 1 << 20).unwrap().is_none());
+    assert!(!dest.exists());
 }
 
 #[test]
