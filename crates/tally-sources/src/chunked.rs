@@ -21,6 +21,9 @@ use polars_parquet::write::{
 };
 use tally_ledger::frame::parquet_options;
 use tally_ledger::schema;
+use tally_ledger::{Money, MONEY_SCALE};
+
+use crate::convert::{ConvertStats, MonthStats};
 
 /// Bytes of CSV per chunk (about 20,000 CUR records): large enough that the per-frame costs
 /// (allocation, one Parquet row group) do not count, small enough to keep memory low.
@@ -56,6 +59,26 @@ pub(crate) enum Part {
 }
 
 impl Part {
+    fn name(&self) -> &str {
+        match self {
+            Part::Column(c) => c.name(),
+            Part::Dictionary(name, _) => name,
+        }
+    }
+
+    /// Each row's text (`None` where empty).
+    fn texts(&self) -> PolarsResult<Vec<Option<&str>>> {
+        match self {
+            Part::Column(c) => Ok(c.as_materialized_series().str()?.iter().collect()),
+            Part::Dictionary(name, dict) => {
+                let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>();
+                let values =
+                    values.ok_or_else(|| polars_err!(ComputeError: "column {name}: a dictionary not of text"))?;
+                Ok(dict.keys().iter().map(|k| k.and_then(|&k| values.get(k as usize))).collect())
+            }
+        }
+    }
+
     fn field(&self) -> (PlSmallStr, DataType) {
         match self {
             Part::Column(c) => (c.name().clone(), c.dtype().clone()),
@@ -96,6 +119,44 @@ impl Mapped {
 
     fn schema(&self) -> Schema {
         self.parts.iter().map(Part::field).collect()
+    }
+
+    /// Rows and Σ BilledCost and EffectiveCost per billing month and currency (as
+    /// [`crate::convert::stats`] totals a written file).
+    fn totals(&self) -> PolarsResult<ConvertStats> {
+        let part = |name: &str| {
+            self.parts.iter().find(|p| p.name() == name).ok_or_else(|| polars_err!(ColumnNotFound: "{name}"))
+        };
+        let (months, currencies) = (part(schema::X_BILLING_MONTH)?.texts()?, part("BillingCurrency")?.texts()?);
+        let money = |name: &str| -> PolarsResult<Vec<Option<i128>>> {
+            let Part::Column(c) = part(name)? else { polars_bail!(ComputeError: "{name} is not money") };
+            let d = c.as_materialized_series().decimal()?.clone();
+            polars_ensure!(d.scale() == MONEY_SCALE, ComputeError: "{name} is not of scale {MONEY_SCALE}");
+            Ok(d.physical().iter().collect())
+        };
+        let (billed, effective) = (money("BilledCost")?, money("EffectiveCost")?);
+        let overflow = || polars_err!(ComputeError: "a total past 38 digits");
+        let mut out = ConvertStats::default();
+        // The month and currency of a run of rows, and their totals.
+        type Run<'a> = ((Option<&'a str>, Option<&'a str>), MonthStats);
+        let mut run: Option<Run<'_>> = None;
+        for (((m, c), b), e) in months.iter().zip(&currencies).zip(&billed).zip(&effective) {
+            let key = (*m, *c);
+            if run.as_ref().is_some_and(|(k, _)| *k != key) {
+                if let Some(((m, c), sums)) = run.take() {
+                    out.add_month(m.unwrap_or_default(), c.unwrap_or_default(), sums);
+                }
+            }
+            let sums = &mut run.get_or_insert_with(|| (key, MonthStats::default())).1;
+            sums.rows += 1;
+            sums.billed_cost = sums.billed_cost.checked_add(Money::from_raw(b.unwrap_or(0))).ok_or_else(overflow)?;
+            sums.effective_cost =
+                sums.effective_cost.checked_add(Money::from_raw(e.unwrap_or(0))).ok_or_else(overflow)?;
+        }
+        if let Some(((m, c), sums)) = run {
+            out.add_month(m.unwrap_or_default(), c.unwrap_or_default(), sums);
+        }
+        Ok(out)
     }
 
     /// Adds `offset` to every `x_source_row` (rows then count from the start of the file).
@@ -187,32 +248,32 @@ impl Encoder {
     }
 }
 
-/// A frame mapped, post-processed and encoded: its rows and its row group's pages.
-type Encoded = (usize, Vec<Vec<CompressedPage>>);
+/// A frame mapped, post-processed and encoded: its rows, its row group's pages and its totals.
+type Encoded = (usize, Vec<Vec<CompressedPage>>, ConvertStats);
 
 /// What happens to each mapped frame before it is written (user rules, then FOCUS conformance),
 /// given the index of its reader. Without it, readers conform the frames themselves.
 pub(crate) type Post<'a> = dyn Fn(usize, DataFrame) -> PolarsResult<DataFrame> + Sync + 'a;
 
 /// Converts the files of `readers`, in order, into one Parquet file at `dest`, in chunks of
-/// about `chunk` bytes. `Ok(false)` when
-/// a reader declined a chunk: `dest` is then removed and the caller converts another way.
+/// about `chunk` bytes, and totals the rows written. `Ok(None)` when a reader declined a chunk:
+/// `dest` is then removed and the caller converts another way.
 pub(crate) fn convert(
     readers: &[&dyn ChunkMapper],
     post: Option<&Post<'_>>,
     dest: &Path,
     chunk: usize,
-) -> PolarsResult<bool> {
+) -> PolarsResult<Option<ConvertStats>> {
     let jobs: Vec<(usize, Range<usize>)> = readers
         .iter()
         .enumerate()
         .flat_map(|(r, reader)| chunks(&reader.body(), chunk).into_iter().map(move |c| (r, c)))
         .collect();
     if jobs.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let result = run(readers, &jobs, post, dest);
-    if !matches!(result, Ok(true)) {
+    if !matches!(result, Ok(Some(_))) {
         let _ = std::fs::remove_file(dest);
     }
     result
@@ -223,7 +284,7 @@ fn run(
     jobs: &[(usize, Range<usize>)],
     post: Option<&Post<'_>>,
     dest: &Path,
-) -> PolarsResult<bool> {
+) -> PolarsResult<Option<ConvertStats>> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, jobs.len());
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -288,7 +349,7 @@ fn run(
                             .get_or_init(|| Encoder::new(&chunk.schema()))
                             .as_ref()
                             .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
-                        Ok((chunk.height, encoder.encode(&chunk)?))
+                        Ok((chunk.height, encoder.encode(&chunk)?, chunk.totals()?))
                     })
                 });
                 readers[*r].done(range.clone());
@@ -324,8 +385,9 @@ fn write_in_order(
     written: &(Mutex<usize>, Condvar),
     encoder: &OnceLock<PolarsResult<Encoder>>,
     dest: &Path,
-) -> PolarsResult<bool> {
+) -> PolarsResult<Option<ConvertStats>> {
     let options = parquet_options();
+    let mut totals = ConvertStats::default();
     // Polars' writer makes a write call per page header and per page (a quarter of a million
     // for a 1M-row CUR): they go through a buffer.
     let mut file: Option<BufWriter<std::fs::File>> = None;
@@ -343,8 +405,9 @@ fn write_in_order(
                 Err(_) => polars_bail!(ComputeError: "a conversion worker stopped"),
             }
         };
-        let Some(frame) = frame else { return Ok(false) };
-        let (rows, pages) = frame?;
+        let Some(frame) = frame else { return Ok(None) };
+        let (rows, pages, chunk_totals) = frame?;
+        totals.add(chunk_totals);
         if writer.is_none() {
             let Some(Ok(encoder)) = encoder.get() else {
                 polars_bail!(ComputeError: "no Parquet encoder for the first row group");
@@ -373,9 +436,9 @@ fn write_in_order(
             if let Some(f) = file.as_mut() {
                 f.flush()?;
             }
-            Ok(true)
+            Ok(Some(totals))
         }
-        None => Ok(false),
+        None => Ok(None),
     }
 }
 

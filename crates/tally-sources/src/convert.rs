@@ -32,6 +32,26 @@ pub struct ConvertStats {
     pub months: BTreeMap<String, BTreeMap<String, MonthStats>>,
 }
 
+impl ConvertStats {
+    /// Adds the rows and totals of `other`.
+    pub(crate) fn add(&mut self, other: ConvertStats) {
+        for (month, currencies) in other.months {
+            for (currency, s) in currencies {
+                self.add_month(&month, &currency, s);
+            }
+        }
+    }
+
+    /// Adds rows and totals of one billing month and currency.
+    pub(crate) fn add_month(&mut self, month: &str, currency: &str, s: MonthStats) {
+        self.rows += s.rows;
+        let e = self.months.entry(month.to_string()).or_default().entry(currency.to_string()).or_default();
+        e.rows += s.rows;
+        e.billed_cost += s.billed_cost;
+        e.effective_cost += s.effective_cost;
+    }
+}
+
 fn polars_err<'a>(object: &'a str, action: &'static str) -> impl FnOnce(PolarsError) -> SourceError + 'a {
     move |source| SourceError::Polars { object: object.to_string(), action, source }
 }
@@ -110,7 +130,7 @@ fn convert_inner(
         locate(format, inputs)?;
         return Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e });
     }
-    check_written(format, inputs, dest)
+    check_written(format, inputs, dest, None)
 }
 
 /// The environment variable that turns the direct CSV readers off (`TALLY_DIRECT_READER=off`):
@@ -161,14 +181,21 @@ pub(crate) fn convert_direct(
     // Without rules or quantities the readers conform the rows themselves.
     let post: Option<&crate::chunked::Post<'_>> = if rules || quantities { Some(&post) } else { None };
     match crate::chunked::convert(&mappers, post, dest, chunk) {
-        Ok(true) => check_written(format, inputs, dest).map(Some),
-        Ok(false) => Ok(None),
+        Ok(Some(counted)) => check_written(format, inputs, dest, Some(counted)).map(Some),
+        Ok(None) => Ok(None),
         Err(e) => Err(SourceError::Polars { object: first.to_string(), action: "converting", source: e }),
     }
 }
 
-/// Checks a written ledger file (no mandatory value empty or unreadable) and totals it.
-fn check_written(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Result<ConvertStats, SourceError> {
+/// Checks a written ledger file (no mandatory value empty or unreadable) and totals it. With
+/// `counted`, the totals its writer made of the rows it encoded, the file's row count must be
+/// theirs and they are returned instead of reading the rows back.
+fn check_written(
+    format: &dyn Format,
+    inputs: &[Input<'_>],
+    dest: &Path,
+    counted: Option<ConvertStats>,
+) -> Result<ConvertStats, SourceError> {
     let first = inputs.first().map(|i| i.object).unwrap_or("(no input)");
     let required: Vec<&str> = ledger_columns().filter(|c| !c.nullable).map(|c| c.name).collect();
     let nulls = parquet_null_counts(dest, &required).map_err(polars_err(first, "reading back the written file"))?;
@@ -191,7 +218,19 @@ fn check_written(format: &dyn Format, inputs: &[Input<'_>], dest: &Path) -> Resu
             });
         }
     }
-    stats(written, first)
+    let Some(counted) = counted else { return stats(written, first) };
+    let file = std::fs::File::open(dest).map_err(|e| SourceError::Unreadable {
+        object: first.to_string(),
+        reason: format!("reading back the written file: {e}"),
+    })?;
+    let rows = ParquetReader::new(file).num_rows().map_err(polars_err(first, "reading back the written file"))?;
+    if rows as u64 != counted.rows {
+        return Err(SourceError::Unreadable {
+            object: first.to_string(),
+            reason: format!("the written file holds {rows} rows where {} were converted", counted.rows),
+        });
+    }
+    Ok(counted)
 }
 /// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns (a row with
 /// no price keeps no estimate and its `unpriced` basis).
