@@ -1310,6 +1310,25 @@ mod tests {
         for odd in ["2026-02-30T00:00:00Z", "2026-10-19T24:00:00Z", "2026-10-19 11:00:00Z", "2026-10-19T11:00:00"] {
             assert_eq!(instant(odd), None, "{odd}");
         }
+        // Dates read in a row through the cache of the last one, each as when read alone.
+        let mut last = LastDate::default();
+        for text in [
+            "2026-10-19T11:00:00Z",
+            "2026-10-19T11:00:00Z",
+            "2026-10-19T12:30:05Z",
+            "2026-10-19T24:00:00Z",
+            "2026-10-19T12:60:00Z",
+            "2026-10-19 12:00:00Z",
+            "2026-10-19T12:00:00",
+            "2026-10-19T1a:00:00Z",
+            "2026-10-20T00:00:00Z",
+            "",
+            "2026-10-19T23:59:59Z",
+            "2026-02-30T00:00:00Z",
+            "2026-10-19T00:00:00Z",
+        ] {
+            assert_eq!(last.read(text), instant(text), "{text}");
+        }
         assert_eq!(money(""), Some(None));
         assert_eq!(money(" 1.5"), Some(Some(15 * 10i128.pow(17))));
         assert_eq!(money("1e-3"), Some(Some(10i128.pow(15))));
