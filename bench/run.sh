@@ -44,7 +44,7 @@ costs="BilledCost EffectiveCost ListCost ContractedCost ListUnitPrice Contracted
 py_costs=$(printf '"%s",' $costs)
 
 # measure NAME CMD...: runs CMD under /usr/bin/time, records wall seconds and peak RSS (MB).
-declare -A wall rss
+declare -A wall rss peak
 measure() {
     local name=$1; shift
     local log="$data/time-$name.log"
@@ -109,6 +109,7 @@ fi
 # Parquet from one worker process per core; --no-export-include-source-columns keeps only its FOCUS
 # columns, as tally's ledger does. Peak memory is given twice: the largest single process
 # (/usr/bin/time, as above) and the whole process tree, polled every 0.1 s (bench/tree_rss.py).
+# Wall times are the median of BENCH_RUNS runs of each (default 3).
 if section cur; then
 cur="$data/cur-$rows.csv"
 if [ ! -s "$cur" ]; then
@@ -138,19 +139,35 @@ if [ ! -x "$fc_venv/bin/focus-converter" ]; then
 fi
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
-rm -rf "$data/fc-out" "$data/tally-cur.parquet" "$data/tally-cur-plan.parquet"
-measure tally-cur python3 bench/tree_rss.py "$data/tree-tally-cur.txt" \
-    "$tally" -q convert --from aws-cur -o "$data/tally-cur.parquet" "$cur"
-# The same conversion through the format's Polars plan (the direct CSV reader turned off).
-TALLY_DIRECT_READER=off measure tally-cur-plan python3 bench/tree_rss.py "$data/tree-tally-cur-plan.txt" \
-    "$tally" -q convert --from aws-cur -o "$data/tally-cur-plan.parquet" "$cur"
-# A focus-converter run that fails leaves its workers waiting forever: tree_rss.py ends them.
-measure focus-conv python3 bench/tree_rss.py --timeout "${FC_TIMEOUT:-3600}" "$data/tree-focus-conv.txt" \
-    "$fc_venv/bin/focus-converter" convert --provider aws-cur --data-format csv --data-path "$cur" \
-    --export-path "$data/fc-out/" --no-export-include-source-columns
+# Each tool runs BENCH_RUNS times (default 3), the tools taking turns, and the median is reported:
+# a run on this kind of machine can be 10-20% slower than the next for no reason of its own.
+runs=${BENCH_RUNS:-3}
+declare -A tree walls
+for run in $(seq "$runs"); do
+    rm -rf "$data/fc-out" "$data/tally-cur.parquet" "$data/tally-cur-plan.parquet"
+    measure tally-cur python3 bench/tree_rss.py "$data/tree-tally-cur.txt" \
+        "$tally" -q convert --from aws-cur -o "$data/tally-cur.parquet" "$cur"
+    # The same conversion through the format's Polars plan (the direct CSV reader turned off).
+    TALLY_DIRECT_READER=off measure tally-cur-plan python3 bench/tree_rss.py "$data/tree-tally-cur-plan.txt" \
+        "$tally" -q convert --from aws-cur -o "$data/tally-cur-plan.parquet" "$cur"
+    # A focus-converter run that fails leaves its workers waiting forever: tree_rss.py ends them.
+    measure focus-conv python3 bench/tree_rss.py --timeout "${FC_TIMEOUT:-3600}" "$data/tree-focus-conv.txt" \
+        "$fc_venv/bin/focus-converter" convert --provider aws-cur --data-format csv --data-path "$cur" \
+        --export-path "$data/fc-out/" --no-export-include-source-columns
+    # Wall times from tree_rss.py: the tool's own, without the wrapper's start-up (the same for
+    # all); peak memory: the largest of the runs.
+    for n in tally-cur tally-cur-plan focus-conv; do
+        t=$(sed -n 's/^tree_peak_mb=//p' "$data/tree-$n.txt")
+        tree[$n]=$(( ${tree[$n]:-0} > t ? ${tree[$n]:-0} : t ))
+        walls[$n]="${walls[$n]:-} $(sed -n 's/^wall_s=//p' "$data/tree-$n.txt")"
+        peak[$n]=$(( ${peak[$n]:-0} > ${rss[$n]} ? ${peak[$n]:-0} : ${rss[$n]} ))
+    done
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-declare -A tree
-for n in tally-cur tally-cur-plan focus-conv; do tree[$n]=$(sed -n 's/^tree_peak_mb=//p' "$data/tree-$n.txt"); done
+for n in tally-cur tally-cur-plan focus-conv; do
+    wall[$n]=$(python3 -c "import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))" ${walls[$n]})
+    echo "$n wall times (s):${walls[$n]}" >&2
+done
 
 echo
 grep -E 'rows|BilledCost' "$data/out-tally-cur.txt" >&2
@@ -168,9 +185,9 @@ same = a.schema == b.schema and a.height == b.height and all(a[c].equals(b[c]) f
 print("direct reader and Polars plan:", "the same ledger" if same else "LEDGERS DIFFER")
 PY
 fi
-printf '%-16s %10s %10s %10s %14s %14s\n' tool "wall (s)" "peak (MB)" "tree (MB)" "tally/tool t" "tally/tool tree"
+printf '%-16s %10s %10s %10s %14s %14s\n' tool "median (s)" "peak (MB)" "tree (MB)" "tally/tool t" "tally/tool tree"
 for n in tally-cur tally-cur-plan focus-conv; do
-    printf '%-16s %10.2f %10d %10d %14.2f %14.2f\n' "$n" "${wall[$n]}" "${rss[$n]}" "${tree[$n]}" \
+    printf '%-16s %10.2f %10d %10d %14.2f %14.2f\n' "$n" "${wall[$n]}" "${peak[$n]}" "${tree[$n]}" \
         "$(python3 -c "print(${wall[tally-cur]}/${wall[$n]})")" "$(python3 -c "print(${tree[tally-cur]}/${tree[$n]})")"
 done
 rm -rf "$data/fc-out" "$data/tally-cur.parquet" "$data/tally-cur-plan.parquet"

@@ -392,6 +392,17 @@ pub fn month_start_micros(month: crate::layout::BillingMonth) -> i64 {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn ascii_case_blind_search_finds_what_lowercasing_finds(
+            text in "[a-zA-Z:. é-]{0,150}",
+            needle in "[a-zA-Z.]{1,4}",
+        ) {
+            let want = text.to_ascii_lowercase().contains(&needle.to_ascii_lowercase());
+            proptest::prop_assert_eq!(contains_ignore_ascii_case(&text, &needle), want);
+        }
+    }
+
     /// The category as a chain of Polars expressions: the definition the one-pass function
     /// replaced, kept as the reference it must agree with.
     fn reference_chain() -> Expr {

@@ -1306,8 +1306,23 @@ mod tests {
             }
         }
         samples.extend(
-            ["", "p4d", "ml.p4d.24xlarge", "USE1-SpotUsage:g5.xlarge", "t3.micro", "\u{a0}g5.x", "éep5.x"]
-                .map(String::from),
+            [
+                "",
+                "p4d",
+                "ml.p4d.24xlarge",
+                "USE1-SpotUsage:g5.xlarge",
+                "t3.micro",
+                "\u{a0}g5.x",
+                "éep5.x",
+                "é:p5.x",
+                "\tp5.x",
+                "\u{b}p5.x",
+                "\u{c}g5.x",
+                "\rinf2.x",
+                "\u{1f}p5.x",
+                "x\u{85}p5.x",
+            ]
+            .map(String::from),
         );
         let df = df!("s" => &samples)?;
         let out =

@@ -71,9 +71,7 @@ impl Part {
         match self {
             Part::Column(c) => Ok(c.as_materialized_series().str()?.iter().collect()),
             Part::Dictionary(name, dict) => {
-                let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>();
-                let values =
-                    values.ok_or_else(|| polars_err!(ComputeError: "column {name}: a dictionary not of text"))?;
+                let values = text_values(name, dict)?;
                 Ok(dict.keys().iter().map(|k| k.and_then(|&k| values.get(k as usize))).collect())
             }
         }
@@ -90,14 +88,15 @@ impl Part {
     pub(crate) fn into_column(self) -> PolarsResult<Column> {
         match self {
             Part::Column(c) => Ok(c),
-            Part::Dictionary(name, dict) => {
-                let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>();
-                let values =
-                    values.ok_or_else(|| polars_err!(ComputeError: "column {name}: a dictionary not of text"))?;
-                crate::views::gathered(&name, values, dict.keys())
-            }
+            Part::Dictionary(name, dict) => crate::views::gathered(&name, text_values(&name, &dict)?, dict.keys()),
         }
     }
+}
+
+/// The distinct values of the dictionary of text column `name`.
+fn text_values<'a>(name: &str, dict: &'a DictionaryArray<u32>) -> PolarsResult<&'a Utf8ViewArray> {
+    let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>();
+    values.ok_or_else(|| polars_err!(ComputeError: "column {name}: a dictionary not of text"))
 }
 
 /// A mapped chunk: its height and its columns, in ledger order.

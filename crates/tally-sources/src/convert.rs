@@ -232,6 +232,7 @@ fn check_written(
     }
     Ok(counted)
 }
+
 /// Moves the cost of every row into `x_estimated_cost` and zeroes the cost columns (a row with
 /// no price keeps no estimate and its `unpriced` basis).
 fn quantities_only(lf: LazyFrame) -> LazyFrame {
