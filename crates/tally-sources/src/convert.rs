@@ -281,17 +281,13 @@ pub fn stats(lf: LazyFrame, object: &str) -> Result<ConvertStats, SourceError> {
 fn stats_of(df: &DataFrame) -> ConvertStats {
     let mut out = ConvertStats::default();
     for i in 0..df.height() {
-        let n = u64_at(df, "rows", i);
-        out.rows += n;
-        let entry = out
-            .months
-            .entry(str_at(df, schema::X_BILLING_MONTH, i).unwrap_or_default())
-            .or_default()
-            .entry(str_at(df, "BillingCurrency", i).unwrap_or_default())
-            .or_default();
-        entry.rows += n;
-        entry.billed_cost += money_at(df, "billed", i);
-        entry.effective_cost += money_at(df, "effective", i);
+        let totals = MonthStats {
+            rows: u64_at(df, "rows", i),
+            billed_cost: money_at(df, "billed", i),
+            effective_cost: money_at(df, "effective", i),
+        };
+        let month = str_at(df, schema::X_BILLING_MONTH, i).unwrap_or_default();
+        out.add_month(&month, &str_at(df, "BillingCurrency", i).unwrap_or_default(), totals);
     }
     out
 }
