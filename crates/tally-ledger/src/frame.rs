@@ -66,16 +66,27 @@ pub struct CategoryRule {
 /// The default TCO category of a FOCUS row, from `ServiceCategory`, `ServiceSubcategory` and the
 /// units: token-priced AI charges are model usage, other AI and compute is compute, security,
 /// identity and governance are security & compliance (but observability and support are
-/// infrastructure), everything else is infrastructure. `rules` are checked first, in order.
-pub fn category_expr(rules: &[CategoryRule]) -> Expr {
+/// infrastructure), everything else is infrastructure. User rules come on top of it
+/// ([`with_category_rules`]).
+pub fn category_expr() -> Expr {
     // One pass over the four columns in Rust: the same decision as a chain of Polars comparisons
     // and string searches (some twenty expressions), at a fraction of its cost per row.
     let inputs = [col("ServiceCategory"), col("ServiceSubcategory"), col("PricingUnit"), col("ConsumedUnit")];
-    let mut chain = map_multiple(default_category_column, inputs, first_field_as(DataType::String));
+    map_multiple(default_category_column, inputs, first_field_as(DataType::String))
+}
+
+/// A ledger frame (every ledger column) with the user's category `rules` applied over its
+/// `x_tco_category`, the first that holds winning: applied once the ledger columns are all there,
+/// so that a rule may test any of them, as `tally validate` allows.
+pub fn with_category_rules(lf: LazyFrame, rules: &[CategoryRule]) -> LazyFrame {
+    if rules.is_empty() {
+        return lf;
+    }
+    let mut chain = col(schema::X_TCO_CATEGORY);
     for rule in rules.iter().rev() {
         chain = when(rule.when.to_expr()).then(lit(rule.category.as_str())).otherwise(chain);
     }
-    chain
+    lf.with_column(chain.alias(schema::X_TCO_CATEGORY))
 }
 
 fn default_category_column(cols: &mut [Column]) -> PolarsResult<Column> {
@@ -500,8 +511,7 @@ mod tests {
             }
         }
         let df = df!("ServiceCategory" => c, "ServiceSubcategory" => s, "PricingUnit" => p, "ConsumedUnit" => u)?;
-        let out =
-            df.lazy().select([category_expr(&[]).alias("fast"), reference_chain().alias("reference")]).collect()?;
+        let out = df.lazy().select([category_expr().alias("fast"), reference_chain().alias("reference")]).collect()?;
         let fast: Vec<Option<&str>> = out.column("fast")?.str()?.iter().collect();
         let reference: Vec<Option<&str>> = out.column("reference")?.str()?.iter().collect();
         assert_eq!(fast.len(), cats.len() * subs.len() * units.len() * units.len());

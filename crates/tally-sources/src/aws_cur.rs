@@ -22,6 +22,7 @@ use polars::prelude::*;
 use tally_ledger::condition::is_in_list;
 use tally_ledger::frame::{
     billing_month_expr, category_expr, contains_ignore_ascii_case, field_as, first_field_as, select_ledger,
+    with_category_rules,
 };
 use tally_ledger::schema;
 use tally_ledger::{TcoCategory, MONEY_DTYPE};
@@ -646,15 +647,6 @@ fn m0(e: Expr) -> Expr {
     e.fill_null(lit(0).cast(MONEY_DTYPE))
 }
 
-/// Applies user category rules over `chain` (first rule wins), like `category_expr`.
-pub(crate) fn with_rules(chain: Expr, input: &Input<'_>) -> Expr {
-    let mut chain = chain;
-    for rule in input.category_rules.iter().rev() {
-        chain = when(rule.when.to_expr()).then(lit(rule.category.as_str())).otherwise(chain);
-    }
-    chain
-}
-
 /// The ledger plan of a CUR file (either style).
 pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> Result<LazyFrame, SourceError> {
     if style == Style::Legacy && is_manifest(input) {
@@ -898,11 +890,11 @@ pub(crate) fn ledger(input: &Input<'_>, style: Style, format: &'static str) -> R
                 .or(col("ServiceSubcategory").eq(lit("Generative AI")).fill_null(lit(false))),
         )
         .then(lit(TcoCategory::ModelApi.as_str()))
-        .otherwise(category_expr(&[]));
+        .otherwise(category_expr());
     let mut out: HashMap<&'static str, Expr> = names.into_iter().map(|k| (k, col(k))).collect();
     out.insert(schema::X_BILLING_MONTH, billing_month_expr());
-    out.insert(schema::X_TCO_CATEGORY, with_rules(chain, input));
-    Ok(select_ledger(lf, out))
+    out.insert(schema::X_TCO_CATEGORY, chain);
+    Ok(with_category_rules(select_ledger(lf, out), input.category_rules))
 }
 
 const GPU: &str = "__gpu";

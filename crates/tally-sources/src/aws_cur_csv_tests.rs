@@ -400,17 +400,34 @@ fn a_decline_early_in_a_long_file_stops_every_worker() {
 }
 
 #[test]
-fn a_rule_on_a_column_the_plan_has_not_mapped_fails_as_in_the_plan() {
-    let rules: Vec<CategoryRule> =
-        serde_json::from_str(r#"[{"when": {"column": "x_billing_month", "equals": "2026-10"}, "category": "people"}]"#)
+fn a_rule_on_any_ledger_column_gives_the_plans_ledger() {
+    // Columns the CUR mapping derives last, or never fills: rules see the finished ledger rows
+    // (every generated row is of October 2026, and has no project).
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "cur-00001.csv", &generated(50));
+    for (rules, want) in [
+        (r#"[{"when": {"column": "x_billing_month", "equals": "2026-10"}, "category": "people"}]"#, "people"),
+        (
+            r#"[{"when": {"column": "x_billing_month", "equals": "2026-09"}, "category": "people"},
+                {"when": {"column": "x_project", "present": false}, "category": "security_compliance"}]"#,
+            "security_compliance",
+        ),
+    ] {
+        let rules: Vec<CategoryRule> = serde_json::from_str(rules).unwrap();
+        let df = check(std::slice::from_ref(&file), &rules, false, crate::chunked::CHUNK);
+        let categories = df.column("x_tco_category").unwrap().str().unwrap();
+        assert!(categories.iter().all(|c| c == Some(want)), "{want}");
+    }
+    // A column that is not in the ledger (a library caller's rule; `tally validate` refuses it)
+    // fails in the plan, and the direct reader leaves it to the plan.
+    let typo: Vec<CategoryRule> =
+        serde_json::from_str(r#"[{"when": {"column": "x_no_such_column", "equals": "a"}, "category": "people"}]"#)
             .unwrap();
     let format = format_by_name("aws-cur").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (path, object) = write(dir.path(), "cur-00001.csv", &generated(50));
-    let input = input(&path, &object, &rules, false);
+    let (path, object) = file;
+    let input = input(&path, &object, &typo, false);
     let dest = dir.path().join("out.parquet");
-    let direct = convert_direct(format, std::slice::from_ref(&input), &dest, crate::chunked::CHUNK).unwrap();
-    assert!(direct.is_none(), "the direct reader should leave this rule to the plan");
+    assert!(convert_direct(format, std::slice::from_ref(&input), &dest, crate::chunked::CHUNK).unwrap().is_none());
     assert!(convert_with(format, std::slice::from_ref(&input), &dest, Some(crate::chunked::CHUNK)).is_err());
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use polars::prelude::*;
-use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger};
+use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger, with_category_rules};
 use tally_ledger::{schema, Money, TcoCategory, MONEY_SCALE};
 
 use crate::{Input, SourceError};
@@ -166,9 +166,9 @@ pub fn to_ledger(rows: &[CloudRow], input: &Input<'_>, format: &'static str) -> 
     exprs.insert(schema::X_SOURCE_OBJECT, lit(input.object.to_string()));
     exprs.insert(schema::X_COST_BASIS, lit("billed"));
     exprs.insert(schema::X_BILLING_MONTH, billing_month_expr());
-    let chain = when(col("__category").is_not_null()).then(col("__category")).otherwise(category_expr(&[]));
-    exprs.insert(schema::X_TCO_CATEGORY, crate::aws_cur::with_rules(chain, input));
-    Ok(select_ledger(df.lazy(), exprs))
+    let chain = when(col("__category").is_not_null()).then(col("__category")).otherwise(category_expr());
+    exprs.insert(schema::X_TCO_CATEGORY, chain);
+    Ok(with_category_rules(select_ledger(df.lazy(), exprs), input.category_rules))
 }
 
 /// A CSV file read as text, with columns looked up by name without regard to case.

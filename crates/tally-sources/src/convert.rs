@@ -153,8 +153,9 @@ pub(crate) fn convert_direct(
             None => return Ok(None),
             Some(crate::Direct(None)) => {}
             Some(crate::Direct(Some(reader))) => {
-                // The plan applies user rules to the columns it has mapped so far: a rule on any
-                // other column fails there, and must fail the same way here.
+                // A rule the plan cannot apply (on a column that is not in the ledger: a library
+                // caller's, as `tally validate` refuses it) fails there, and must fail the same
+                // way here.
                 if !input.category_rules.is_empty() && format.scan(input)?.collect_schema().is_err() {
                     return Ok(None);
                 }
@@ -166,11 +167,7 @@ pub(crate) fn convert_direct(
     let rules = inputs.iter().any(|i| !i.category_rules.is_empty());
     let post = |r: usize, df: DataFrame| -> PolarsResult<DataFrame> {
         let input = &inputs[readers[r].0];
-        let mut lf = df.lazy();
-        if !input.category_rules.is_empty() {
-            let category = crate::aws_cur::with_rules(col(schema::X_TCO_CATEGORY), input);
-            lf = lf.with_column(category.alias(schema::X_TCO_CATEGORY));
-        }
+        let mut lf = tally_ledger::frame::with_category_rules(df.lazy(), input.category_rules);
         lf = tally_ledger::frame::conform_focus(lf);
         if quantities {
             lf = quantities_only(lf);

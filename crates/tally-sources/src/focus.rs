@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger};
+use tally_ledger::frame::{billing_month_expr, category_expr, select_ledger, with_category_rules};
 use tally_ledger::schema::{self, focus_column, Kind, FOCUS_COLUMNS};
 use tally_ledger::MONEY_DTYPE;
 
@@ -250,9 +250,9 @@ impl Format for Focus {
         x.insert(schema::X_SOURCE_OBJECT, lit(input.object.to_string()));
         x.insert(schema::X_SOURCE_ROW, col(ROW));
         x.insert(schema::X_BILLING_MONTH, if month_from_text { col(MONTH) } else { billing_month_expr() });
-        x.insert(schema::X_TCO_CATEGORY, category_expr(input.category_rules));
+        x.insert(schema::X_TCO_CATEGORY, category_expr());
         x.insert(schema::X_COST_BASIS, lit("billed"));
-        Ok(select_ledger(lf, x))
+        Ok(with_category_rules(select_ledger(lf, x), input.category_rules))
     }
 
     fn diagnose(&self, input: &Input<'_>) -> Result<Option<BadCell>, SourceError> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone as _, Utc};
 use polars::prelude::*;
 use serde_json::Value;
-use tally_ledger::frame::{billing_month_expr, category_expr, str_at, RowsBuilder};
+use tally_ledger::frame::{billing_month_expr, category_expr, str_at, with_category_rules, RowsBuilder};
 use tally_ledger::{schema, Money, MONEY_SCALE};
 use tally_pricing::{Charge, PriceBook, ServiceTier, Usage};
 
@@ -503,8 +503,9 @@ pub fn to_ledger(rows: &[Row], input: &Input<'_>, format: &'static str) -> Resul
         .constant(schema::X_SOURCE_FORMAT, format)
         .constant(schema::X_SOURCE_OBJECT, input.object)
         .expr(schema::X_BILLING_MONTH, billing_month_expr())
-        .expr(schema::X_TCO_CATEGORY, category_expr(input.category_rules))
+        .expr(schema::X_TCO_CATEGORY, category_expr())
         .build()
+        .map(|lf| with_category_rules(lf, input.category_rules))
         .map_err(|source| SourceError::Polars {
             object: input.object.to_string(),
             action: "building the ledger rows",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use serde_json::Value;
-use tally_ledger::frame::{money_at, scan_ledger, str_at};
+use tally_ledger::frame::{money_at, scan_ledger, str_at, CategoryRule};
 use tally_ledger::Money;
 use tally_sources::{convert_to_parquet, detect_format, format_by_name, Input, SourceError};
 
@@ -41,6 +41,15 @@ fn local(rel: &str, dir: &Path) -> PathBuf {
 
 /// Converts local files (named by `objects`) with `format` into a ledger frame.
 fn convert_objects(format: &str, files: &[(PathBuf, String)]) -> Result<DataFrame, SourceError> {
+    convert_with_rules(format, files, &[])
+}
+
+/// [`convert_objects`] with category rules.
+fn convert_with_rules(
+    format: &str,
+    files: &[(PathBuf, String)],
+    category_rules: &[CategoryRule],
+) -> Result<DataFrame, SourceError> {
     let f = format_by_name(format)?;
     let inputs: Vec<Input<'_>> = files
         .iter()
@@ -48,7 +57,7 @@ fn convert_objects(format: &str, files: &[(PathBuf, String)]) -> Result<DataFram
             path,
             object: name,
             source: "test",
-            category_rules: &[],
+            category_rules,
             prices: None,
             quantities_only: false,
         })
@@ -467,4 +476,30 @@ fn detection_is_unambiguous_for_every_cloud_fixture() {
     // The FOCUS fixtures are still FOCUS.
     let focus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/focus/aws/2026-09/focus-00001.csv");
     assert_eq!(detect_format(&focus, "focus").unwrap().name(), "focus");
+}
+
+#[test]
+fn category_rules_may_test_any_ledger_column_in_every_format() {
+    // `x_project` is never filled by these formats and `x_billing_month` is derived last: a rule
+    // on either (as `tally validate` allows) is applied to the finished ledger rows.
+    let rules: Vec<CategoryRule> = serde_json::from_str(
+        r#"[{"when": {"column": "x_project", "present": true}, "category": "compute"},
+            {"when": {"column": "x_billing_month", "present": true}, "category": "people"}]"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let one = |rel: &str| vec![rel.to_string()];
+    for (format, rels) in [
+        ("aws-cur", final_parts()),
+        ("aws-cur2", one(CUR2)),
+        ("azure", one("azure/actual/northwind-ea-actual_202611.csv")),
+        ("gcp", one("gcp/csv/northwind-gcp-202611.csv")),
+        ("focus", one("../focus/aws/2026-10/focus-00001.csv")),
+        ("openai-costs", one("../providers/openai-costs/2026-10/costs.ndjson")),
+    ] {
+        let files: Vec<(PathBuf, String)> = rels.iter().map(|r| (local(r, dir.path()), r.clone())).collect();
+        let df = convert_with_rules(format, &files, &rules).unwrap_or_else(|e| panic!("{format}: {e}"));
+        let categories = df.column("x_tco_category").unwrap().str().unwrap();
+        assert!(df.height() > 0 && categories.iter().all(|c| c == Some("people")), "{format}");
+    }
 }
