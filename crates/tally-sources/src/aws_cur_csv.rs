@@ -532,10 +532,18 @@ fn view_bytes<'a>(view: View, file: &'a [u8], own: &'a [u8]) -> &'a [u8] {
 /// The view of a value of at most 12 bytes, built in registers: `View::new_inline` copies the
 /// bytes through memory and reads them back at once, which stalls the CPU on every value.
 fn inline_view(b: &[u8]) -> View {
+    View::from(inline_bits(b))
+}
+
+/// [`inline_view`] as the 128 bits it is (length, then the bytes), kept in two registers: a view
+/// built field by field and read back whole straight after stalls the CPU the same way.
+fn inline_bits(b: &[u8]) -> u128 {
     let word = |i: usize| {
-        b.get(i * 4..b.len().min(i * 4 + 4)).map_or(0, |r| r.iter().rev().fold(0u32, |w, &c| (w << 8) | u32::from(c)))
+        b.get(i * 4..b.len().min(i * 4 + 4)).map_or(0, |r| r.iter().rev().fold(0u64, |w, &c| (w << 8) | u64::from(c)))
     };
-    View { length: b.len() as u32, prefix: word(0), buffer_idx: word(1), offset: word(2) }
+    let low = b.len() as u64 | word(0) << 32;
+    let high = word(1) | word(2) << 32;
+    u128::from(low) | u128::from(high) << 64
 }
 
 /// Distinct values past which a column's dictionary is dropped, as a share of a chunk's rows.
@@ -574,34 +582,38 @@ impl Texts {
             return;
         };
         let b = v.as_bytes();
-        let inline = b.len() <= View::MAX_INLINE_SIZE as usize;
-        let short = if inline { inline_view(b) } else { View::default() };
-        // The same value as the previous row's (common: exports come grouped by account,
-        // service and resource) costs one comparison.
-        if let Some((last, key)) = self.last {
-            let same = if inline {
-                last.as_u128() == short.as_u128()
-            } else {
+        if b.len() <= View::MAX_INLINE_SIZE as usize {
+            // Compared, hashed and stored as 128 bits in registers: see [`inline_bits`].
+            let bits = inline_bits(b);
+            // The same value as the previous row's (common: exports come grouped by account,
+            // service and resource) costs one comparison.
+            let key = match self.last {
+                Some((last, key)) if last.as_u128() == bits => key,
+                _ => {
+                    let distinct = &mut self.distinct;
+                    let key = *self.short.entry(bits).or_insert_with(|| {
+                        distinct.push(View::from(bits));
+                        distinct.len() as u32 - 1
+                    });
+                    self.last = Some((View::from(bits), key));
+                    key
+                }
+            };
+            self.keys.push(key);
+            self.valid.push(true);
+        } else {
+            if let Some((last, key)) = self.last {
                 // The length and the first four bytes (in the view) first: most differ there.
-                last.length as usize == b.len()
+                if last.length as usize == b.len()
                     && b.get(..4).is_some_and(|p| p == last.prefix.to_le_bytes())
                     && view_bytes(last, file, &self.own) == b
-            };
-            if same {
-                self.keys.push(key);
-                self.valid.push(true);
-                return;
+                {
+                    self.keys.push(key);
+                    self.valid.push(true);
+                    return;
+                }
             }
-        }
-        let (view, key) = if inline {
-            let distinct = &mut self.distinct;
-            let key = *self.short.entry(short.as_u128()).or_insert_with(|| {
-                distinct.push(short);
-                distinct.len() as u32 - 1
-            });
-            (short, key)
-        } else {
-            match self.long.get(v) {
+            let (view, key) = match self.long.get(v) {
                 Some(&key) => (self.distinct[key as usize], key),
                 None => {
                     let view = self.view(v, file);
@@ -610,11 +622,11 @@ impl Texts {
                     self.distinct.push(view);
                     (view, key)
                 }
-            }
-        };
-        self.keys.push(key);
-        self.valid.push(true);
-        self.last = Some((view, key));
+            };
+            self.keys.push(key);
+            self.valid.push(true);
+            self.last = Some((view, key));
+        }
         if self.distinct.len() > 128 && self.distinct.len() as f64 > MAX_DISTINCT_SHARE * self.capacity as f64 {
             self.unkey();
         }

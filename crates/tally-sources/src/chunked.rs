@@ -14,10 +14,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, OnceLock};
 
 use polars::prelude::*;
+use polars_arrow::array::{Array as _, PrimitiveArray};
 use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
 use polars_parquet::parquet::error::ParquetError;
+use polars_parquet::parquet::metadata::Descriptor;
+use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1};
+use polars_parquet::parquet::schema::types::{ParquetType, PrimitiveType as ParquetPrimitiveType};
+use polars_parquet::parquet::schema::Repetition;
+use polars_parquet::parquet::statistics::FixedLenStatistics;
+use polars_parquet::parquet::CowBuffer;
 use polars_parquet::write::{
-    array_to_columns, to_parquet_schema, CompressedPage, Compressor, Encoding, SchemaDescriptor, Version, WriteOptions,
+    array_to_columns, to_parquet_schema, write_def_levels, CompressedPage, Compressor, DynIter, Encoding, Page,
+    SchemaDescriptor, Version, WriteOptions,
 };
 use tally_ledger::frame::parquet_options;
 use tally_ledger::schema;
@@ -227,6 +235,14 @@ impl Encoder {
         polars_ensure!(chunk.schema() == self.schema, SchemaMismatch: "a chunk's columns differ from the first chunk's");
         let mut out = Vec::with_capacity(chunk.parts.len());
         for (i, part) in chunk.parts.iter().enumerate() {
+            if let (Part::Column(c), ParquetType::PrimitiveType(type_)) = (part, &self.parquet.fields()[i]) {
+                if let Some(pages) = money_pages(c, type_, self.options)? {
+                    let pages = DynIter::new(pages.into_iter().map(Ok));
+                    let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
+                    out.push(compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from)?);
+                    continue;
+                }
+            }
             let (array, encodings) = match part {
                 Part::Dictionary(_, dict) => (dict.clone().boxed(), &[Encoding::RleDictionary][..]),
                 // A column with no value: nothing to look for a dictionary in.
@@ -245,6 +261,74 @@ impl Encoder {
         }
         Ok(out)
     }
+}
+
+/// The pages of money column `c` (a `Decimal(38, _)`: 16 bytes a value), byte for byte as
+/// Polars' writer makes them, or `None` for any other column.
+///
+/// Polars' writer always writes such a column plain (it tries a dictionary first: it estimates
+/// the distinct values, hashing each, then fails to cast decimals to a dictionary), and goes over
+/// it four more times with a call per value: the largest, the smallest, a copy into 16-byte
+/// big-endian cells, a copy of the cells that are set into the page. Here one pass does it all.
+fn money_pages(c: &Column, type_: &ParquetPrimitiveType, options: WriteOptions) -> PolarsResult<Option<Vec<Page>>> {
+    const SIZE: usize = 16;
+    // Polars' own page size when none is set, and the largest it allows.
+    const DEFAULT_PAGE_SIZE: usize = 1 << 20;
+    const MAX_PAGE_SIZE: usize = (1 << 31) - (1 << 25);
+    if !matches!(c.dtype(), DataType::Decimal(38, _)) || options.version != Version::V1 || c.is_empty() {
+        return Ok(None);
+    }
+    let arrow = c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest());
+    let Some(array) = arrow.as_any().downcast_ref::<PrimitiveArray<i128>>() else { return Ok(None) };
+    // Pages cut where Polars cuts them.
+    let rows = array.len();
+    let validity_bytes = array.validity().map_or(0, |v| v.as_slice().0.len());
+    let bytes_per_row = (SIZE * rows + validity_bytes) / rows;
+    let max_page = options.data_page_size.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+    let rows_per_page = (max_page / (bytes_per_row + 1)).max(1);
+    let optional = type_.field_info.repetition == Repetition::Optional;
+    let stats = options.statistics;
+    let mut pages = Vec::with_capacity(rows.div_ceil(rows_per_page));
+    for offset in (0..rows).step_by(rows_per_page) {
+        let length = rows_per_page.min(rows - offset);
+        let page = array.clone().sliced(offset, length);
+        let mut buffer = Vec::with_capacity(SIZE * length + length / 8 + 16);
+        write_def_levels(&mut buffer, optional, page.validity(), length, options.version)?;
+        let levels = buffer.len();
+        let nulls = page.null_count();
+        buffer.resize(levels + SIZE * (length - nulls), 0);
+        let mut cells = buffer[levels..].chunks_exact_mut(SIZE);
+        let (mut min, mut max) = (i128::MAX, i128::MIN);
+        let mut put = |v: i128| {
+            if let Some(cell) = cells.next() {
+                cell.copy_from_slice(&v.to_be_bytes());
+            }
+            min = min.min(v);
+            max = max.max(v);
+        };
+        match page.validity() {
+            None => page.values().iter().for_each(|&v| put(v)),
+            Some(valid) => page.values().iter().zip(valid.iter()).filter(|(_, ok)| *ok).for_each(|(&v, _)| put(v)),
+        }
+        let any = nulls < length;
+        let statistics = FixedLenStatistics {
+            primitive_type: type_.clone(),
+            null_count: stats.null_count.then_some(nulls as i64),
+            distinct_count: None,
+            max_value: (stats.max_value && any).then(|| max.to_be_bytes().to_vec()),
+            min_value: (stats.min_value && any).then(|| min.to_be_bytes().to_vec()),
+        };
+        let header = DataPageHeader::V1(DataPageHeaderV1 {
+            num_values: length as i32,
+            encoding: Encoding::Plain.into(),
+            definition_level_encoding: Encoding::Rle.into(),
+            repetition_level_encoding: Encoding::Rle.into(),
+            statistics: options.has_statistics().then(|| statistics.serialize()),
+        });
+        let descriptor = Descriptor { primitive_type: type_.clone(), max_def_level: 0, max_rep_level: 0 };
+        pages.push(Page::Data(DataPage::new(header, CowBuffer::Owned(buffer), descriptor, length)));
+    }
+    Ok(Some(pages))
 }
 
 /// A frame mapped, post-processed and encoded: its rows, its row group's pages and its totals.
@@ -444,6 +528,74 @@ fn write_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Money pages written in one pass are the ones Polars' writer makes, byte for byte: page
+    /// cuts, levels, values and statistics; with and without empty cells, pages with none or
+    /// only empty ones, negative amounts, the extremes of 38 digits, and few distinct amounts
+    /// (Polars writes those plain too).
+    #[test]
+    fn money_pages_are_the_ones_polars_writes() {
+        use polars_parquet::write::StatisticsOptions;
+        let rows = 5_000usize;
+        let extreme = 10i128.pow(38) - 1;
+        type Set = fn(usize) -> bool;
+        let patterns: [(&str, Set); 5] = [
+            ("no empty cell", |_| true),
+            ("every seventh empty", |i| i % 7 != 3),
+            ("one page all empty, one page all set", |i| !(700..1400).contains(&i) && (i < 2800 || i % 5 != 0)),
+            ("only the last empty", |i| i != 4_999),
+            ("all empty", |_| false),
+        ];
+        for (what, set) in patterns {
+            for distinct in [rows, 29] {
+                let values = (0..rows).map(|i| {
+                    let v = match i % distinct {
+                        0 => extreme,
+                        1 => -extreme,
+                        k => (k as i128 * 7_919 - 20_000) * 1_000_000_000_000_017,
+                    };
+                    set(i).then_some(v)
+                });
+                let ca = Int128Chunked::from_iter_options("BilledCost".into(), values);
+                let column = ca.into_decimal_unchecked(38, MONEY_SCALE).into_column();
+                let schema = Schema::from_iter([column.field().into_owned()]);
+                let parquet = to_parquet_schema(&schema.to_arrow(CompatLevel::newest())).unwrap();
+                let ParquetType::PrimitiveType(type_) = &parquet.fields()[0] else { panic!("not a primitive") };
+                for statistics in [StatisticsOptions::default(), StatisticsOptions::empty()] {
+                    let options = WriteOptions {
+                        statistics,
+                        compression: polars_parquet::write::CompressionOptions::Uncompressed,
+                        version: Version::V1,
+                        data_page_size: Some(700 * 17),
+                    };
+                    let what = format!("{what}, {distinct} distinct, {statistics:?}");
+                    let ours = money_pages(&column, type_, options).unwrap().expect("a money column");
+                    let array = column.as_materialized_series().to_arrow(0, CompatLevel::newest());
+                    let encodings = get_encodings(&schema.to_arrow(CompatLevel::newest()));
+                    let theirs: Vec<Page> =
+                        array_to_columns(array, parquet.fields()[0].clone(), options, &encodings[0])
+                            .unwrap()
+                            .remove(0)
+                            .collect::<PolarsResult<_>>()
+                            .unwrap();
+                    assert_eq!(ours.len(), theirs.len(), "{what}");
+                    assert!(ours.len() > 5, "{what}: {} pages", ours.len());
+                    for (k, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                        let (Page::Data(a), Page::Data(b)) = (a, b) else { panic!("{what}: a dictionary page") };
+                        assert_eq!(format!("{:?}", a.header()), format!("{:?}", b.header()), "{what}, page {k}");
+                        assert_eq!(a.num_rows(), b.num_rows(), "{what}, page {k}");
+                        assert!(a.buffer() == b.buffer(), "{what}, page {k}: the bytes differ");
+                    }
+                }
+            }
+        }
+        let other = Int64Chunked::from_iter_values("x_source_row".into(), 0..5_000i64).into_column();
+        let schema = Schema::from_iter([other.field().into_owned()]);
+        let parquet = to_parquet_schema(&schema.to_arrow(CompatLevel::newest())).unwrap();
+        let ParquetType::PrimitiveType(type_) = &parquet.fields()[0] else { panic!("not a primitive") };
+        let options = Encoder::new(&schema).unwrap().options;
+        assert!(money_pages(&other, type_, options).unwrap().is_none());
+    }
 
     #[test]
     fn chunks_cover_the_body_and_end_after_newlines() {
