@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -62,7 +63,18 @@ def main(argv):
         return 2
     out, cmd = argv[0], argv[1:]
     proc = subprocess.Popen(cmd, start_new_session=True)
-    peak, t0, code, polls, pids = 0, time.time(), None, 0, {proc.pid}
+    t0 = time.time()
+    # A thread waits for the command (a blocking waitpid) and notes when it ended: Popen.wait
+    # with a timeout polls with sleeps of up to 50 ms, which would add up to that to its time.
+    ended, end = threading.Event(), []
+
+    def waiter():
+        proc.wait()
+        end.append(time.time())
+        ended.set()
+
+    threading.Thread(target=waiter, daemon=True).start()
+    peak, code, polls, pids = 0, None, 0, {proc.pid}
     while True:
         # The tree is looked for every 0.5 s (a scan of all processes costs several ms of CPU,
         # taken from the command measured); its memory every 0.1 s.
@@ -70,17 +82,13 @@ def main(argv):
             pids = tree_pids(proc.pid)
         polls += 1
         peak = max(peak, rss_kb(pids))
-        try:
-            # Returns as soon as the command ends (a sleep would add up to 0.1 s to its time).
-            proc.wait(timeout=0.1)
+        if ended.wait(timeout=0.1):
             break
-        except subprocess.TimeoutExpired:
-            pass
         if timeout is not None and time.time() - t0 > timeout:
             print("tree_rss: %s still running after %g s, killed" % (cmd[0], timeout), file=sys.stderr)
             code = 124
             break
-    wall = time.time() - t0
+    wall = (end[0] if end else time.time()) - t0
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
