@@ -310,6 +310,16 @@ fn user_rules_and_quantities_only_give_the_plans_ledger() {
     let df = check(std::slice::from_ref(&file), &rules, false, crate::chunked::CHUNK);
     assert!(df.column("x_tco_category").unwrap().str().unwrap().iter().any(|c| c == Some("people")));
     check(std::slice::from_ref(&file), &[], true, crate::chunked::CHUNK);
+    // In chunks, with rules (the rows are numbered before the rules see them) and without
+    // (the row numbers are encoded last), over two parts.
+    let plain = generated(400).replace("line\nbreak", "line break");
+    let files = [write(dir.path(), "cur-00002.csv", &plain), write(dir.path(), "cur-00003.csv", &plain)];
+    for rules in [&rules[..], &[]] {
+        let df = check(&files, rules, false, 4096);
+        let rows: Vec<Option<i64>> = df.column("x_source_row").unwrap().i64().unwrap().iter().collect();
+        let expected: Vec<Option<i64>> = (1..=400).chain(1..=400).map(Some).collect();
+        assert_eq!(rows, expected);
+    }
 }
 
 #[test]

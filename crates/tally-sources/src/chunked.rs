@@ -230,36 +230,53 @@ impl Encoder {
     }
 
     /// One row group: every column's pages, encoded and compressed. A column given as a
-    /// dictionary is written with it.
-    fn encode(&self, chunk: &Mapped) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    /// dictionary is written with it. `x_source_row` is encoded last, once `offset` (the rows of
+    /// the file before the chunk) has been added to it: working out the offset may wait for
+    /// another worker to finish mapping the chunk before, which the other columns need not.
+    fn encode(&self, chunk: &mut Mapped, offset: impl FnOnce() -> i64) -> PolarsResult<Vec<Vec<CompressedPage>>> {
         polars_ensure!(chunk.schema() == self.schema, SchemaMismatch: "a chunk's columns differ from the first chunk's");
+        let rows = chunk.parts.iter().position(|p| p.name() == schema::X_SOURCE_ROW);
         let mut out = Vec::with_capacity(chunk.parts.len());
         for (i, part) in chunk.parts.iter().enumerate() {
-            if let (Part::Column(c), ParquetType::PrimitiveType(type_)) = (part, &self.parquet.fields()[i]) {
-                if let Some(pages) = money_pages(c, type_, self.options)? {
-                    let pages = DynIter::new(pages.into_iter().map(Ok));
-                    let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
-                    out.push(compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from)?);
-                    continue;
-                }
-            }
-            let (array, encodings) = match part {
-                Part::Dictionary(_, dict) => (dict.clone().boxed(), &[Encoding::RleDictionary][..]),
-                // A column with no value: nothing to look for a dictionary in.
-                Part::Column(c) if c.null_count() == c.len() => {
-                    (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &[Encoding::Plain][..])
-                }
-                Part::Column(c) => {
-                    (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..])
-                }
-            };
-            for pages in array_to_columns(array, self.parquet.fields()[i].clone(), self.options, encodings)? {
-                let pages = pages.map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
-                let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
-                out.push(compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from)?);
+            if Some(i) != rows {
+                out.push(self.encode_column(i, part)?);
             }
         }
+        if let Some(i) = rows {
+            let offset = offset();
+            if offset > 0 {
+                chunk.offset_rows(offset)?;
+            }
+            out.insert(i, self.encode_column(i, &chunk.parts[i])?);
+        }
         Ok(out)
+    }
+
+    /// The pages of column `i`.
+    fn encode_column(&self, i: usize, part: &Part) -> PolarsResult<Vec<CompressedPage>> {
+        if let (Part::Column(c), ParquetType::PrimitiveType(type_)) = (part, &self.parquet.fields()[i]) {
+            if let Some(pages) = money_pages(c, type_, self.options)? {
+                let pages = DynIter::new(pages.into_iter().map(Ok));
+                let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
+                return compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from);
+            }
+        }
+        let (array, encodings) = match part {
+            Part::Dictionary(_, dict) => (dict.clone().boxed(), &[Encoding::RleDictionary][..]),
+            // A column with no value: nothing to look for a dictionary in.
+            Part::Column(c) if c.null_count() == c.len() => {
+                (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &[Encoding::Plain][..])
+            }
+            Part::Column(c) => {
+                (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..])
+            }
+        };
+        // A flat column is one leaf: one list of pages.
+        let mut leaves = array_to_columns(array, self.parquet.fields()[i].clone(), self.options, encodings)?;
+        polars_ensure!(leaves.len() == 1, ComputeError: "column {} is not flat", part.name());
+        let pages = leaves.remove(0).map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
+        let compressed = Compressor::new_from_vec(pages, self.options.compression, vec![]);
+        compressed.collect::<Result<Vec<_>, _>>().map_err(PolarsError::from)
     }
 }
 
@@ -372,14 +389,14 @@ fn run(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let written = (Mutex::new(0usize), Condvar::new());
-    // Rows up to the end of each chunk of its file, once known.
-    let rows_after = (Mutex::new(vec![None::<i64>; jobs.len()]), Condvar::new());
+    // The rows of each chunk, once mapped (0 for one that is not).
+    let heights = (Mutex::new(vec![None::<i64>; jobs.len()]), Condvar::new());
     let encoder: OnceLock<PolarsResult<Encoder>> = OnceLock::new();
     let (tx, rx) = mpsc::channel::<(usize, Option<PolarsResult<Encoded>>)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, stop, written, encoder, rows_after) = (&next, &stop, &written, &encoder, &rows_after);
+            let (next, stop, written, encoder, heights) = (&next, &stop, &written, &encoder, &heights);
             scope.spawn(move || loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= jobs.len() {
@@ -401,38 +418,42 @@ fn run(
                     guarded(|| Ok(readers[*r].map(readers[*r].body().sliced(range.clone()), post.is_none())))
                         .transpose()
                 };
-                // Row numbers count from the start of the file: wait for the previous chunk's.
-                let offset = {
-                    let (lock, cv) = rows_after;
-                    let mut after = lock.lock().unwrap_or_else(|e| e.into_inner());
-                    let first_of_file = k == 0 || jobs[k - 1].0 != *r;
-                    while !first_of_file && after[k - 1].is_none() && !stop.load(Ordering::Relaxed) {
-                        after = cv.wait(after).unwrap_or_else(|e| e.into_inner());
-                    }
-                    let offset = if first_of_file { 0 } else { after[k - 1].unwrap_or(0) };
-                    let height = match &mapped {
+                {
+                    let (lock, cv) = heights;
+                    lock.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(match &mapped {
                         Some(Ok(m)) => m.height as i64,
                         _ => 0,
-                    };
-                    after[k] = Some(offset + height);
+                    });
                     cv.notify_all();
-                    offset
+                }
+                // Row numbers count from the start of the file: the rows of its chunks before
+                // this one, waited for (if still being mapped) only when they are needed.
+                let first = (0..k).rev().take_while(|&j| jobs[j].0 == *r).last().unwrap_or(k);
+                let offset = || {
+                    let (lock, cv) = heights;
+                    let mut h = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while h[first..k].iter().any(Option::is_none) && !stop.load(Ordering::Relaxed) {
+                        h = cv.wait(h).unwrap_or_else(|e| e.into_inner());
+                    }
+                    h[first..k].iter().map(|n| n.unwrap_or(0)).sum::<i64>()
                 };
                 let frame = mapped.map(|m| {
                     guarded(|| {
                         let mut chunk = m?;
-                        if offset > 0 {
-                            chunk.offset_rows(offset)?;
-                        }
+                        let mut offset = Some(offset);
                         if let Some(post) = post {
                             // The frame may change: its columns are encoded from what it becomes.
+                            if let Some(n) = offset.take().map(|f| f()).filter(|&n| n > 0) {
+                                chunk.offset_rows(n)?;
+                            }
                             chunk = Mapped::from_frame(post(*r, chunk.into_frame()?)?);
                         }
                         let encoder = encoder
                             .get_or_init(|| Encoder::new(&chunk.schema()))
                             .as_ref()
                             .map_err(|e| e.wrap_msg(|m| m.to_string()))?;
-                        Ok((chunk.height, encoder.encode(&chunk)?, chunk.totals()?))
+                        let pages = encoder.encode(&mut chunk, || offset.map_or(0, |f| f()))?;
+                        Ok((chunk.height, pages, chunk.totals()?))
                     })
                 });
                 readers[*r].done(range.clone());
@@ -449,8 +470,8 @@ fn run(
             stop.store(true, Ordering::Relaxed);
         }
         written.1.notify_all();
-        drop(rows_after.0.lock().unwrap_or_else(|e| e.into_inner()));
-        rows_after.1.notify_all();
+        drop(heights.0.lock().unwrap_or_else(|e| e.into_inner()));
+        heights.1.notify_all();
         result
     })
 }
