@@ -97,6 +97,9 @@ struct Fields {
     usage_end: usize,
     /// Tag columns in the order of their names, with their key as JSON text.
     tags: Vec<(usize, String)>,
+    /// The first and last tag columns when the tag columns are adjacent (as AWS writes them,
+    /// last in the header) and not the first of the record: see [`raw_tags`].
+    tag_columns: Option<(usize, usize)>,
 }
 
 /// A legacy CUR CSV file the direct reader accepts.
@@ -189,6 +192,10 @@ pub(crate) fn open(input: &Input<'_>, head: &CsvHead) -> Option<CurCsv> {
         period_end: need("bill/BillingPeriodEndDate")?,
         usage_start: need("lineItem/UsageStartDate")?,
         usage_end: need("lineItem/UsageEndDate")?,
+        tag_columns: {
+            let (first, last) = (tags.iter().map(|t| t.1).min(), tags.iter().map(|t| t.1).max());
+            first.zip(last).filter(|&(a, z)| a > 0 && z - a + 1 == tags.len())
+        },
         tags: tags.into_iter().filter_map(|(n, i)| Some((i, json_string(tag_key(n)?)))).collect(),
     };
     Some(CurCsv {
@@ -311,6 +318,19 @@ fn split_record(b: &[u8], s: &str, mut pos: usize, out: &mut Record) -> Option<u
             }
         }
     }
+}
+
+/// The raw text of a record's tag fields, from the byte before the first (a comma, or the
+/// opening quote) to the end of the last; `None` when the first or the last had to be unescaped.
+///
+/// The CSV grammar reads this text one way only from the state its first byte gives, so two
+/// records with the same raw text have the same tag values, and so the same `Tags` JSON.
+fn raw_tags<'t>(record: &Record, text: &'t str, (first, last): (usize, usize)) -> Option<&'t [u8]> {
+    let (&(start, _), &(end_start, end)) = (record.spans.get(first)?, record.spans.get(last)?);
+    if start == u32::MAX || end_start == u32::MAX {
+        return None;
+    }
+    text.as_bytes().get((start as usize).checked_sub(1)?..end as usize)
 }
 
 /// The first `,`, newline or `"` at or after `from`: eight bytes at a time (fields are short,
@@ -668,6 +688,14 @@ impl Texts {
         self.statics = Vec::new();
     }
 
+    /// Appends the value of `key` (whose view is `view`), found by the caller: the column is
+    /// keyed and the value was pushed before.
+    fn push_key(&mut self, view: View, key: u32) {
+        self.keys.push(key);
+        self.valid.push(true);
+        self.last = Some((view, key));
+    }
+
     /// Appends a text that lives for the whole run (a value tally derives): one that was seen
     /// before is found by its address, without comparing or hashing it.
     fn push_static(&mut self, v: Option<&'static str>, file: &[u8]) {
@@ -927,6 +955,9 @@ impl ChunkMapper for CurCsv {
         let mut out = Out::new(records, records.len() / 512 + 16, conform);
         let mut fields = Record { spans: Vec::with_capacity(self.columns), owned: Vec::new() };
         let mut tags = String::new();
+        // The `Tags` key (or null) of each raw tag text seen in the chunk (see [`raw_tags`]): a
+        // row whose tags were seen gets their key without its JSON being built and looked up.
+        let mut tag_keys: PlHashMap<&[u8], Option<(View, u32)>> = PlHashMap::default();
         let mut month: Option<(i64, String)> = None;
         let mut dates: [LastDate; 4] = Default::default();
         let mut rows = 0usize;
@@ -1158,20 +1189,30 @@ impl ChunkMapper for CurCsv {
             out.text(T_SKU_PRICE, txt(f.rate_code).or(txt(f.rate_id)));
             out.text(T_SUB_ACCOUNT, sub_account);
             out.text(T_SUB_ACCOUNT_NAME, txt(f.usage_account_name));
-            tags.clear();
-            for (i, key) in &f.tags {
-                if let Some(v) = txt(Some(*i)) {
-                    tags.push(if tags.is_empty() { '{' } else { ',' });
-                    tags.push_str(key);
-                    tags.push(':');
-                    push_json_string(&mut tags, v);
+            // Kept only while the column is a dictionary (its keys stay valid).
+            let raw_text = f.tag_columns.filter(|_| out.texts[T_TAGS].keyed).and_then(|c| raw_tags(&fields, text, c));
+            match raw_text.and_then(|r| tag_keys.get(r)) {
+                Some(&Some((view, key))) => out.texts[T_TAGS].push_key(view, key),
+                Some(None) => out.text(T_TAGS, None),
+                None => {
+                    tags.clear();
+                    for (i, key) in &f.tags {
+                        if let Some(v) = txt(Some(*i)) {
+                            tags.push(if tags.is_empty() { '{' } else { ',' });
+                            tags.push_str(key);
+                            tags.push(':');
+                            push_json_string(&mut tags, v);
+                        }
+                    }
+                    let json = (!tags.is_empty()).then(|| {
+                        tags.push('}');
+                        tags.as_str()
+                    });
+                    out.text(T_TAGS, json);
+                    if let Some(r) = raw_text.filter(|_| out.texts[T_TAGS].keyed) {
+                        tag_keys.insert(r, json.and(out.texts[T_TAGS].last));
+                    }
                 }
-            }
-            if tags.is_empty() {
-                out.text(T_TAGS, None);
-            } else {
-                tags.push('}');
-                out.text(T_TAGS, Some(tags.as_str()));
             }
             out.counts[C_ROW].1.push(Some(rows as i64));
             out.text(T_MODEL, model);
@@ -1228,6 +1269,54 @@ mod tests {
         let keyed = matches!(part, Part::Dictionary(..));
         let column = part.into_column().unwrap();
         (keyed, column.str().unwrap().iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    /// Two records with the same raw tag text have the same tag values: checked over every pair
+    /// of values of up to three of `a`, `,` and `"`, each written bare (when it can be) and
+    /// quoted, after a first field that is bare or quoted.
+    #[test]
+    fn the_same_raw_tag_text_means_the_same_tag_values() {
+        let mut values = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = values.iter().flat_map(|v| ["a", ",", "\""].map(|c| format!("{v}{c}"))).collect();
+            values.extend(longer);
+        }
+        values.sort();
+        values.dedup();
+        let written = |v: &str| {
+            let quoted = format!("\"{}\"", v.replace('"', "\"\""));
+            if v.contains([',', '"']) {
+                vec![quoted]
+            } else {
+                vec![v.to_string(), quoted]
+            }
+        };
+        let mut seen: PlHashMap<Vec<u8>, (String, String)> = PlHashMap::default();
+        let mut record = Record::default();
+        let mut cached = 0;
+        for first in ["x", "\"x,y\""] {
+            for a in &values {
+                for b in &values {
+                    for wa in written(a) {
+                        for wb in written(b) {
+                            let line = format!("{first},{wa},{wb}\n");
+                            split_record(line.as_bytes(), &line, 0, &mut record).expect("a record");
+                            assert_eq!(
+                                (record.get(&line, 1), record.get(&line, 2)),
+                                (a.as_str(), b.as_str()),
+                                "{line}"
+                            );
+                            let Some(raw) = raw_tags(&record, &line, (1, 2)) else { continue };
+                            cached += 1;
+                            let before = seen.entry(raw.to_vec()).or_insert_with(|| (a.clone(), b.clone()));
+                            assert_eq!(before, &(a.clone(), b.clone()), "raw {:?}", String::from_utf8_lossy(raw));
+                        }
+                    }
+                }
+            }
+        }
+        // Values with a quote inside are unescaped: those records are not cached.
+        assert_eq!(cached, 722, "records cached");
     }
 
     #[test]
