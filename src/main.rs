@@ -34,6 +34,10 @@ enum Command {
         /// Compute everything and show what would change, but write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Make the reports as of this day (YYYY-MM-DD) instead of today (UTC): a month in
+        /// progress then gets a month-end forecast, a later month is marked not started.
+        #[arg(long, value_parser = parse_day)]
+        as_of: Option<chrono::NaiveDate>,
         /// Print the run report as JSON on stdout instead of the summary screen.
         #[arg(long)]
         json: bool,
@@ -100,6 +104,10 @@ enum Command {
 
 fn parse_month(s: &str) -> Result<BillingMonth, String> {
     BillingMonth::parse(s).ok_or_else(|| format!("`{s}` is not a month: use YYYY-MM"))
+}
+
+fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a day: use YYYY-MM-DD"))
 }
 
 /// Alerts raised by `run --fail-on` (the run itself succeeded and published its outputs).
@@ -201,9 +209,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Run { pipeline, month, out, dry_run, json, fail_on } => {
+        Command::Run { pipeline, month, out, dry_run, as_of, json, fail_on } => {
             let p = LoadedPipeline::load(&pipeline)?;
-            let report = rt.block_on(tally_pipeline::run(&p, &RunOptions { month, out, dry_run }))?;
+            let report = rt.block_on(tally_pipeline::run(&p, &RunOptions { month, out, dry_run, as_of }))?;
             if json {
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
@@ -305,12 +313,16 @@ fn write_summary(w: &mut impl Write, pipeline: &str, r: &RunReport) -> anyhow::R
         writeln!(w)?;
         writeln!(
             w,
-            "{}  TCO {} {}  allocated {} ({pct}%)  unallocated {}",
+            "{}  TCO {} {}  allocated {} ({pct}%)  unallocated {}{}",
             s.billing_month,
             s.currency,
             s.ingested_total.round_dp(2),
             s.allocated_total.round_dp(2),
-            s.unallocated_total.round_dp(2)
+            s.unallocated_total.round_dp(2),
+            match r.not_started.get(&s.billing_month.to_string()) {
+                Some(day) => format!("  (not started on {day}: committed costs only)"),
+                None => String::new(),
+            }
         )?;
         for p in &s.projects {
             writeln!(w, "  {:<24} {:<24} {:>16}", p.project, p.business_unit, p.tco_total.round_dp(2).to_string())?;

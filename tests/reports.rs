@@ -6,7 +6,23 @@ use crate::support::*;
 fn a_run_writes_every_report_and_the_journal_ties_to_the_allocated_total() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    ok(tally(&["run", "pipelines/demo.toml", "--out", &out.to_string_lossy()]));
+    let screen = ok(tally(&["run", "pipelines/demo.toml", "--out", &out.to_string_lossy(), "--as-of", "2026-11-28"]));
+    // One-time costs are amortised into months after the run's day: those months are marked.
+    let marked = |month: &str| {
+        let line = screen.lines().find(|l| l.starts_with(&format!("{month}  TCO"))).unwrap();
+        line.ends_with("(not started on 2026-11-28: committed costs only)")
+    };
+    assert!(!marked("2026-10") && !marked("2026-11") && marked("2026-12") && marked("2027-08"), "{screen}");
+    for (month, banner) in [("2026-11", false), ("2026-12", true)] {
+        for file in ["tco.md", "tco.html", "chargeback.md", "chargeback.html"] {
+            let text = std::fs::read_to_string(out.join(format!("reports/{month}/{file}"))).unwrap();
+            assert_eq!(
+                text.contains("Not started</strong> on 2026-11-28") || text.contains("**Not started** on 2026-11-28"),
+                banner,
+                "{month} {file}"
+            );
+        }
+    }
     for month in ["2026-09", "2026-10"] {
         let files: Vec<String> = tree(&out.join(format!("reports/{month}"))).into_keys().collect();
         assert_eq!(

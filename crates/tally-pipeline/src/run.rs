@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub out: Option<String>,
     /// Compute everything but publish nothing.
     pub dry_run: bool,
+    /// The day the reports are made as of (today, UTC, when `None`): a month in progress on
+    /// that day gets a month-end forecast, a month not started by then is marked so.
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 /// What a run did, for the summary screen and for tests.
@@ -49,6 +52,9 @@ pub struct RunReport {
     pub months_rebuilt: Vec<String>,
     /// Summaries of the rebuilt months.
     pub summaries: Vec<Summary>,
+    /// Rebuilt months that had not started on the day of the run (their reports hold only
+    /// costs already committed to them), with that day.
+    pub not_started: BTreeMap<String, chrono::NaiveDate>,
     /// Files written (relative to the output root).
     pub files_written: Vec<String>,
     /// Files deleted (relative to the output root).
@@ -334,7 +340,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     let templates = cfg.templates.as_ref().map(|t| p.resolve(t)).transpose()?.map(PathBuf::from);
     let report_options = tally_report::ReportOptions {
         showback: cfg.showback,
-        today: Some(chrono::Utc::now().date_naive()),
+        today: Some(opts.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive())),
         ..Default::default()
     };
     let mut points: BTreeMap<BillingMonth, tally_report::MonthPoint> = BTreeMap::new();
@@ -418,6 +424,9 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         points.insert(bm, tally_report::MonthPoint::from_summary(&summary, Some(&rendered.report)));
         work.staged.insert(alloc_rel, alloc_path);
         report.months_rebuilt.push(month.clone());
+        if let Some(day) = rendered.report.not_started {
+            report.not_started.insert(month.clone(), day);
+        }
         report.alerts.push(rendered.alerts);
         report.summaries.push(summary);
     }

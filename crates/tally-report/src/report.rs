@@ -441,6 +441,11 @@ pub struct Report {
     pub chargeback: ChargebackTotals,
     /// The month-end forecast, for a month in progress.
     pub forecast: Option<Forecast>,
+    /// The day the report was made ([`ReportOptions::today`]) when the month had not started
+    /// by then: the month holds only costs already committed to it (one-time costs amortised
+    /// into it, recurring costs from internal sources such as people), no usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_started: Option<chrono::NaiveDate>,
     /// Model usage per project (for next months' trends).
     pub usage: BTreeMap<String, Usage>,
     /// Metered usage lines per project (for next month's volume and price effects).
@@ -828,6 +833,8 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
             forecast: run_rate(s.ingested_total)?,
         })
     });
+    let first_day = chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1);
+    let not_started = opts.today.filter(|today| first_day.is_some_and(|first| first > *today));
     let mut projects = Vec::new();
     for p in &s.projects {
         let decl = inputs.projects.iter().find(|d| d.name == p.project);
@@ -841,8 +848,12 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
                 actual: p.tco_total,
                 variance: b - p.tco_total,
                 used_pct: percent(p.tco_total, b),
+                // Commitments past the budget already are unfavourable; otherwise a month not
+                // started is neither favourable nor not.
                 status: if over {
                     "unfavourable"
+                } else if not_started.is_some() {
+                    "not started"
                 } else if at_risk {
                     "at risk"
                 } else {
@@ -964,6 +975,7 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
         savings,
         chargeback,
         forecast,
+        not_started,
         usage,
         usage_lines: inputs.detail.usage_lines.clone(),
         fx_rates: fx_rates(inputs.detail),
@@ -1179,6 +1191,32 @@ mod tests {
         assert_eq!((b.status, b.forecast_variance), ("at risk", Some(m("-5000"))));
         let b = r.projects[1].budget.as_ref().unwrap();
         assert_eq!((b.status, b.forecast, b.forecast_variance), ("favourable", Some(m("15000")), Some(m("5000"))));
+    }
+
+    #[test]
+    fn a_month_not_started_holds_commitments_only_and_no_budget_verdict() {
+        // November's report made in October: not started; a budget its commitments already
+        // pass is still unfavourable.
+        let (summary, mut projects) = november(["30000", "10000"]);
+        projects[1].monthly_budget = Some(m("5000"));
+        let detail = MonthDetail::default();
+        for (today, not_started) in [(Some("2026-10-31"), true), (Some("2026-11-01"), false), (None, false)] {
+            let options = ReportOptions { today: today.map(date), ..Default::default() };
+            let journal = crate::chargeback::journal(&summary, &projects);
+            let inputs = ReportInputs {
+                summary: &summary,
+                history: &[],
+                projects: &projects,
+                detail: &detail,
+                value: None,
+                options: &options,
+            };
+            let r = build(&inputs, &journal);
+            assert_eq!(r.not_started, today.filter(|_| not_started).map(date), "{today:?}");
+            let status: Vec<&str> = r.projects.iter().map(|p| p.budget.as_ref().unwrap().status).collect();
+            let first = if not_started { "not started" } else { "favourable" };
+            assert_eq!(status, [first, "unfavourable"], "{today:?}");
+        }
     }
 
     #[test]

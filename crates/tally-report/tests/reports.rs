@@ -599,6 +599,54 @@ fn a_value_row_for_an_unknown_project_or_month_names_the_file_and_row() {
 }
 
 #[test]
+fn a_month_not_started_says_so_in_every_report_and_gives_no_budget_verdict() {
+    // October's reports made in September (a month of amortised and recurring costs only).
+    let s = summary();
+    let (history, projects) = (history(), projects());
+    let render = |today: Option<chrono::NaiveDate>| {
+        let options = ReportOptions { today, ..ReportOptions::default() };
+        render_month(MonthInputs {
+            summary: &s,
+            history: &history,
+            projects: &projects,
+            allocation: allocation(),
+            measure: CostMeasure::Effective,
+            value: None,
+            templates: None,
+            options: &options,
+        })
+        .unwrap()
+    };
+    let r = render(chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
+    assert_eq!(r.report.not_started, chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
+    assert!(r.report.forecast.is_none());
+    for (file, banner) in [
+        ("tco.md", "> **Not started** on 2026-09-30: this month holds only the costs already committed"),
+        ("tco.html", "<p class=\"banner\"><strong>Not started</strong> on 2026-09-30: this month holds only"),
+        ("chargeback.md", "> **Not started** on 2026-09-30: these statements charge only"),
+        ("chargeback.html", "<p class=\"banner\"><strong>Not started</strong> on 2026-09-30: these statements"),
+    ] {
+        assert!(text(&r, file).contains(banner), "{file}");
+    }
+    let status = |r: &RenderedMonth, name: &str| {
+        r.report.projects.iter().find(|p| p.project == name).unwrap().budget.as_ref().unwrap().status
+    };
+    // Over budget already is still unfavourable (and alerted); the others have no verdict.
+    assert_eq!(status(&r, "doc-search"), "not started");
+    assert_eq!(status(&r, "fraud-scoring"), "unfavourable");
+    assert_eq!(r.alerts.budgets.len(), 1);
+    assert!(text(&r, "summary.json").contains("\"not_started\": \"2026-09-30\""));
+    // Made on its first day, or with no date: an ordinary month.
+    for today in [chrono::NaiveDate::from_ymd_opt(2026, 10, 1), None] {
+        let r = render(today);
+        assert_eq!(r.report.not_started, None);
+        assert_eq!(status(&r, "doc-search"), "favourable");
+        assert!(!text(&r, "tco.md").contains("Not started"));
+        assert!(!text(&r, "summary.json").contains("not_started"));
+    }
+}
+
+#[test]
 fn a_month_in_progress_gets_a_month_end_forecast_next_to_its_budget() {
     // Data to 2026-10-20 (20 of 31 days), report made on the 22nd.
     let s = summary();
