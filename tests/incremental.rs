@@ -146,3 +146,34 @@ fn expected_cloud() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(root().join("fixtures/cloud/EXPECTED.json")).unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+#[test]
+fn months_published_as_not_started_are_rebuilt_once_they_have_started() {
+    // The demo amortises one-time costs up to 2027-08: as of 2026-11-28, December on is marked.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("out").to_string_lossy().to_string();
+    let run = |day: &str| ok(tally(&["run", "pipelines/demo.toml", "--out", &out, "--as-of", day]));
+    let marked = |month: &str| {
+        let md = std::fs::read_to_string(dir.path().join(format!("out/reports/{month}/tco.md")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        md.contains("**Not started** on")
+    };
+    let manifest = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/_tally/manifest.json")).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    run("2026-11-28");
+    assert!(!marked("2026-11") && marked("2026-12") && marked("2027-01"));
+    assert_eq!(manifest()["not_started"].as_array().map(Vec::len), Some(9), "2026-12 to 2027-08");
+    // The same day again: nothing to do.
+    let again = run("2026-11-28");
+    assert!(again.contains("nothing changed"), "{again}");
+    // Once December has started, its reports are made again, without the mark; later months
+    // keep theirs (and the date they were made on).
+    let december = run("2026-12-02");
+    assert!(december.contains("2026-12  TCO") && !december.contains("2027-01  TCO"), "{december}");
+    assert!(!marked("2026-12") && marked("2027-01"));
+    let months = manifest()["not_started"].clone();
+    assert_eq!(months.as_array().map(Vec::len), Some(8), "{months}");
+    assert!(run("2026-12-02").contains("nothing changed"));
+}

@@ -20,6 +20,10 @@ pub struct Manifest {
     pub sources: BTreeMap<String, SourceState>,
     /// Months that have published outputs.
     pub months: Vec<String>,
+    /// Months whose published reports say they had not started: rebuilt by the first run on or
+    /// after their first day, even if no input changed, so that the mark does not outlive it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_started: Vec<String>,
 }
 
 /// The objects of one source, as last consumed.

@@ -104,6 +104,11 @@ async fn read_manifest(out: &Location) -> Result<Manifest, PipelineError> {
     }
 }
 
+/// Whether `month` starts after `day` (its reports then say it had not started).
+fn not_started_on(month: BillingMonth, day: chrono::NaiveDate) -> bool {
+    chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1).is_some_and(|first| first > day)
+}
+
 /// Scratch state: converted objects and staged outputs.
 struct Work<'p> {
     pipeline: &'p LoadedPipeline,
@@ -190,6 +195,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     let out = Location::open(&out_url)?;
     let old = read_manifest(&out).await?;
     let config_changed = old.pipeline_hash != p.hash;
+    let today = opts.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
     if config_changed && !old.pipeline_hash.is_empty() {
         info!("the pipeline file changed since the last run: rebuilding every month");
     }
@@ -277,6 +283,15 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         let all: BTreeSet<String> = affected.iter().flatten().cloned().collect();
         affected.iter_mut().for_each(|a| *a = all.clone());
     }
+    // Months published as not started that have started since: rebuilt, with the sources
+    // that have rows in them.
+    for month in old.not_started.iter().filter(|m| parse_month(m).is_ok_and(|bm| !not_started_on(bm, today))) {
+        for (si, recs) in records.iter().enumerate() {
+            if recs.iter().any(|r| r.months.contains_key(month)) {
+                affected[si].insert(month.clone());
+            }
+        }
+    }
     if let Some(m) = opts.month {
         let m = m.to_string();
         affected.iter_mut().for_each(|a| *a = BTreeSet::from([m.clone()]));
@@ -338,11 +353,8 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         }
     };
     let templates = cfg.templates.as_ref().map(|t| p.resolve(t)).transpose()?.map(PathBuf::from);
-    let report_options = tally_report::ReportOptions {
-        showback: cfg.showback,
-        today: Some(opts.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive())),
-        ..Default::default()
-    };
+    let report_options =
+        tally_report::ReportOptions { showback: cfg.showback, today: Some(today), ..Default::default() };
     let mut points: BTreeMap<BillingMonth, tally_report::MonthPoint> = BTreeMap::new();
     let fx = crate::allocation::load_fx(p, &work.dir).await?;
     for (month, parts) in &rebuilt {
@@ -439,8 +451,12 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
         pipeline_hash: if opts.month.is_some() && config_changed { old.pipeline_hash.clone() } else { p.hash.clone() },
         sources: BTreeMap::new(),
         months: Vec::new(),
+        not_started: Vec::new(),
     };
     let mut months: BTreeSet<String> = old.months.iter().cloned().collect();
+    let mut not_started: BTreeSet<String> =
+        old.not_started.iter().filter(|m| !rebuilt.contains_key(*m)).cloned().collect();
+    not_started.extend(report.not_started.keys().cloned());
     for (si, src) in sources.iter().enumerate() {
         let mut objects = Vec::new();
         for r in &records[si] {
@@ -461,7 +477,9 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
             months.remove(month);
         }
     }
+    not_started.retain(|m| months.contains(m));
     new_manifest.months = months.into_iter().collect();
+    new_manifest.not_started = not_started.into_iter().collect();
     let manifest_text = serde_json::to_string_pretty(&new_manifest).unwrap_or_default() + "\n";
     let unchanged_manifest = out.read_bytes(MANIFEST).await?.is_some_and(|b| b.as_ref() == manifest_text.as_bytes());
 
