@@ -277,6 +277,31 @@ fn generated_rows_give_the_plans_ledger_in_one_chunk_or_many() {
 }
 
 #[test]
+fn row_numbers_are_written_delta_encoded() {
+    // Plain, 900 row numbers take 7,200 bytes (about 3,600 once compressed); delta-encoded, a
+    // few bytes per 128. Their values are checked against the plan's by the other tests.
+    let dir = tempfile::tempdir().unwrap();
+    let text = generated(900).replace("line\nbreak", "line break");
+    let (path, object) = write(dir.path(), "cur-00001.csv", &text);
+    let format = format_by_name("aws-cur").unwrap();
+    let dest = dir.path().join("direct.parquet");
+    let inputs = [input(&path, &object, &[], false)];
+    convert_direct(format, &inputs, &dest, crate::chunked::CHUNK).unwrap().expect("the direct reader declined");
+    let meta = polars_parquet::parquet::read::read_metadata(&mut std::fs::File::open(&dest).unwrap()).unwrap();
+    let size: i64 = meta
+        .row_groups
+        .iter()
+        .flat_map(|g| g.parquet_columns())
+        .filter(|c| c.descriptor().path_in_schema.iter().any(|p| p == "x_source_row"))
+        .map(|c| c.compressed_size())
+        .sum();
+    assert!(size > 0 && size < 200, "x_source_row takes {size} bytes");
+    let rows = read(&dest);
+    let numbers: Vec<Option<i64>> = rows.column("x_source_row").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(numbers, (1..=900).map(Some).collect::<Vec<_>>());
+}
+
+#[test]
 fn a_newline_inside_quotes_where_a_block_is_cut_is_read_whole() {
     // Every record has a quoted newline: the reader checks a chunk in blocks cut at a newline,
     // and some of those cuts fall inside the quotes (the record is then split again, whole).

@@ -267,6 +267,12 @@ impl Encoder {
             Part::Column(c) if c.null_count() == c.len() => {
                 (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &[Encoding::Plain][..])
             }
+            // Row numbers count up by one: delta-encoded, each page is a few bytes (plain, eight
+            // bytes a row, and Polars first looks for a dictionary in them).
+            Part::Column(c) if c.name() == schema::X_SOURCE_ROW && c.null_count() == 0 => (
+                c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()),
+                &[Encoding::DeltaBinaryPacked][..],
+            ),
             Part::Column(c) => {
                 (c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest()), &self.encodings[i][..])
             }
