@@ -929,13 +929,22 @@ impl<'f> Out<'f> {
             };
             built.insert(name, part);
         }
-        let parts = ledger_columns()
-            .map(|c| {
-                built
-                    .remove(c.name)
-                    .unwrap_or_else(|| Part::Column(Column::full_null(c.name.into(), height, &c.kind.dtype())))
-            })
-            .collect();
+        let mut parts = Vec::new();
+        for c in ledger_columns() {
+            let dtype = c.kind.dtype();
+            parts.push(match built.remove(c.name) {
+                Some(part) => part,
+                // A text column the CUR never fills: an empty dictionary, as a text column with
+                // no value in the chunk is (Polars' writer would count the bytes of its empty
+                // strings, row by row, for every page).
+                None if self.keyed && dtype == DataType::String => {
+                    let keys = PrimitiveArray::<u32>::new_null(ArrowDataType::UInt32, height);
+                    let values = MutableBinaryViewArray::<str>::new().freeze();
+                    Part::Dictionary(c.name.into(), DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false)?)
+                }
+                None => Part::Column(Column::full_null(c.name.into(), height, &dtype)),
+            });
+        }
         Ok(Mapped { height, parts })
     }
 }
