@@ -1157,22 +1157,23 @@ mod tests {
         chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// The report of `summary` with no history or value metrics, made on `today`.
+    fn report_on(
+        today: Option<&str>,
+        summary: &Summary,
+        projects: &[tally_allocate::Project],
+        detail: &MonthDetail,
+    ) -> Report {
+        let options = ReportOptions { today: today.map(date), ..Default::default() };
+        let journal = crate::chargeback::journal(summary, projects);
+        let inputs = ReportInputs { summary, history: &[], projects, detail, value: None, options: &options };
+        build(&inputs, &journal)
+    }
+
     fn with_forecast(today: Option<&str>, last: &str) -> Report {
         let (summary, projects) = november(["30000", "10000"]);
         let detail = MonthDetail { last_charge_day: Some(date(last)), ..Default::default() };
-        let options = ReportOptions { today: today.map(date), ..Default::default() };
-        let journal = crate::chargeback::journal(&summary, &projects);
-        build(
-            &ReportInputs {
-                summary: &summary,
-                history: &[],
-                projects: &projects,
-                detail: &detail,
-                value: None,
-                options: &options,
-            },
-            &journal,
-        )
+        report_on(today, &summary, &projects, &detail)
     }
 
     #[test]
@@ -1201,17 +1202,7 @@ mod tests {
         projects[1].monthly_budget = Some(m("5000"));
         let detail = MonthDetail::default();
         for (today, not_started) in [(Some("2026-10-31"), true), (Some("2026-11-01"), false), (None, false)] {
-            let options = ReportOptions { today: today.map(date), ..Default::default() };
-            let journal = crate::chargeback::journal(&summary, &projects);
-            let inputs = ReportInputs {
-                summary: &summary,
-                history: &[],
-                projects: &projects,
-                detail: &detail,
-                value: None,
-                options: &options,
-            };
-            let r = build(&inputs, &journal);
+            let r = report_on(today, &summary, &projects, &detail);
             assert_eq!(r.not_started, today.filter(|_| not_started).map(date), "{today:?}");
             let status: Vec<&str> = r.projects.iter().map(|p| p.budget.as_ref().unwrap().status).collect();
             let first = if not_started { "not started" } else { "favourable" };

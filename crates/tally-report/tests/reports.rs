@@ -322,6 +322,22 @@ fn render(summary: &Summary, templates: Option<&std::path::Path>) -> Result<Rend
     })
 }
 
+/// The reports of `summary` for `projects`, without value metrics, with `options`.
+fn render_with(summary: &Summary, projects: &[Project], options: &ReportOptions) -> RenderedMonth {
+    let history = history();
+    render_month(MonthInputs {
+        summary,
+        history: &history,
+        projects,
+        allocation: allocation(),
+        measure: CostMeasure::Effective,
+        value: None,
+        templates: None,
+        options,
+    })
+    .unwrap()
+}
+
 fn file<'a>(r: &'a RenderedMonth, name: &str) -> &'a [u8] {
     r.files.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_slice()).unwrap_or_else(|| panic!("no {name}"))
 }
@@ -524,19 +540,7 @@ fn untrusted_names_are_escaped_in_every_format() {
     let mut projects = projects();
     projects[0].name = evil.into();
     projects[0].business_unit = bu.into();
-    let history = history();
-    let options = ReportOptions::default();
-    let r = render_month(MonthInputs {
-        summary: &s,
-        history: &history,
-        projects: &projects,
-        allocation: allocation(),
-        measure: CostMeasure::Effective,
-        value: None,
-        templates: None,
-        options: &options,
-    })
-    .unwrap();
+    let r = render_with(&s, &projects, &ReportOptions::default());
     for name in ["tco.html", "chargeback.html"] {
         let html = text(&r, name);
         assert!(!html.contains("<script"), "{name} has a raw <script>");
@@ -601,22 +605,8 @@ fn a_value_row_for_an_unknown_project_or_month_names_the_file_and_row() {
 #[test]
 fn a_month_not_started_says_so_in_every_report_and_gives_no_budget_verdict() {
     // October's reports made in September (a month of amortised and recurring costs only).
-    let s = summary();
-    let (history, projects) = (history(), projects());
-    let render = |today: Option<chrono::NaiveDate>| {
-        let options = ReportOptions { today, ..ReportOptions::default() };
-        render_month(MonthInputs {
-            summary: &s,
-            history: &history,
-            projects: &projects,
-            allocation: allocation(),
-            measure: CostMeasure::Effective,
-            value: None,
-            templates: None,
-            options: &options,
-        })
-        .unwrap()
-    };
+    let (s, projects) = (summary(), projects());
+    let render = |today| render_with(&s, &projects, &ReportOptions { today, ..ReportOptions::default() });
     let r = render(chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
     assert_eq!(r.report.not_started, chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
     assert!(r.report.forecast.is_none());
