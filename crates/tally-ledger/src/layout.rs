@@ -27,6 +27,11 @@ impl BillingMonth {
         (1..=12).contains(&month).then_some(BillingMonth { year, month })
     }
 
+    /// Whether the month starts after `day` (it had not started on that day).
+    pub fn starts_after(self, day: chrono::NaiveDate) -> bool {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).is_some_and(|first| first > day)
+    }
+
     /// The month after this one.
     pub fn next(self) -> BillingMonth {
         if self.month == 12 {

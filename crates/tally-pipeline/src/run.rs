@@ -104,11 +104,6 @@ async fn read_manifest(out: &Location) -> Result<Manifest, PipelineError> {
     }
 }
 
-/// Whether `month` starts after `day` (its reports then say it had not started).
-fn not_started_on(month: BillingMonth, day: chrono::NaiveDate) -> bool {
-    chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1).is_some_and(|first| first > day)
-}
-
 /// Scratch state: converted objects and staged outputs.
 struct Work<'p> {
     pipeline: &'p LoadedPipeline,
@@ -285,7 +280,7 @@ pub async fn run(p: &LoadedPipeline, opts: &RunOptions) -> Result<RunReport, Pip
     }
     // Months published as not started that have started since: rebuilt, with the sources
     // that have rows in them.
-    for month in old.not_started.iter().filter(|m| parse_month(m).is_ok_and(|bm| !not_started_on(bm, today))) {
+    for month in old.not_started.iter().filter(|m| parse_month(m).is_ok_and(|bm| !bm.starts_after(today))) {
         for (si, recs) in records.iter().enumerate() {
             if recs.iter().any(|r| r.months.contains_key(month)) {
                 affected[si].insert(month.clone());

@@ -833,8 +833,7 @@ pub fn build(inputs: &ReportInputs<'_>, journal: &Journal) -> Report {
             forecast: run_rate(s.ingested_total)?,
         })
     });
-    let first_day = chrono::NaiveDate::from_ymd_opt(month.year, month.month, 1);
-    let not_started = opts.today.filter(|today| first_day.is_some_and(|first| first > *today));
+    let not_started = opts.today.filter(|today| month.starts_after(*today));
     let mut projects = Vec::new();
     for p in &s.projects {
         let decl = inputs.projects.iter().find(|d| d.name == p.project);
