@@ -75,13 +75,15 @@ pub fn model_name(x_model: Option<&str>, description: &str) -> String {
     words.join(" ")
 }
 
-/// Model usage of one project (or none) for one model and token kind.
+/// Model usage of one project (or none) for one model, provider and token kind.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ModelUsage {
     /// Project (`None`: unallocated or pooled).
     pub project: Option<String>,
     /// Model.
     pub model: String,
+    /// ProviderName: who bills it (one model may be bought from its maker and through a cloud).
+    pub provider: String,
     /// Token kind.
     pub kind: TokenKind,
     /// Tokens.
@@ -222,14 +224,14 @@ pub fn month_detail(
                 .otherwise(lit(NULL).cast(tally_ledger::MONEY_DTYPE))
                 .alias("tokens"),
         )
-        .group_by([col(X_PROJECT), col(X_MODEL), col("ChargeDescription"), col(X_TOKEN_TYPE)])
+        .group_by([col(X_PROJECT), col(X_MODEL), col("ChargeDescription"), col(X_TOKEN_TYPE), col("ProviderName")])
         .agg([
             col("tokens").sum().alias("tokens"),
             col(cost).sum().alias("cost"),
             col(X_REQUEST_COUNT).sum().alias("requests"),
         ])
         .sort(
-            [X_PROJECT, X_MODEL, "ChargeDescription", X_TOKEN_TYPE],
+            [X_PROJECT, X_MODEL, "ChargeDescription", X_TOKEN_TYPE, "ProviderName"],
             SortMultipleOptions::default().with_nulls_last(true),
         )
         .collect()
@@ -270,14 +272,15 @@ pub fn month_detail(
         .map_err(err)?;
 
     let mut out = MonthDetail::default();
-    // Lines of the same project, model and kind (several descriptions) are merged.
-    type Key = (Option<String>, String, TokenKind);
+    // Lines of the same project, model, provider and kind (several descriptions) are merged.
+    type Key = (Option<String>, String, String, TokenKind);
     let mut merged: std::collections::BTreeMap<Key, (Money, Money, u64)> = Default::default();
     for i in 0..models.height() {
         let description = str_at(&models, "ChargeDescription", i).unwrap_or_default();
         let x_model = str_at(&models, X_MODEL, i);
         let kind = TokenKind::classify(str_at(&models, X_TOKEN_TYPE, i).as_deref(), &description);
-        let key = (str_at(&models, X_PROJECT, i), model_name(x_model.as_deref(), &description), kind);
+        let provider = str_at(&models, "ProviderName", i).unwrap_or_default();
+        let key = (str_at(&models, X_PROJECT, i), model_name(x_model.as_deref(), &description), provider, kind);
         let e = merged.entry(key).or_insert((Money::ZERO, Money::ZERO, 0));
         e.0 += money_at(&models, "tokens", i);
         e.1 += money_at(&models, "cost", i);
@@ -285,9 +288,10 @@ pub fn month_detail(
     }
     out.models = merged
         .into_iter()
-        .map(|((project, model, kind), (tokens, cost, requests))| ModelUsage {
+        .map(|((project, model, provider, kind), (tokens, cost, requests))| ModelUsage {
             project,
             model,
+            provider,
             kind,
             tokens,
             cost,

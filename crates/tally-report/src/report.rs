@@ -597,12 +597,14 @@ fn savings(
 ) -> Vec<Saving> {
     let money = |m: Money| crate::format::money(m, currency);
     let mut out = Vec::new();
-    // Per project and model: tokens and cost by kind.
+    // Per project and model as bought from one provider (`model (provider)`: the same model
+    // from its maker and through a cloud is billed at different prices): tokens and cost by kind.
     type Kinds = BTreeMap<TokenKind, (Money, Money)>;
     let mut per: BTreeMap<(String, String), Kinds> = BTreeMap::new();
     for m in &detail.models {
         let Some(p) = &m.project else { continue };
-        let e = per.entry((p.clone(), m.model.clone())).or_default().entry(m.kind).or_default();
+        let model = if m.provider.is_empty() { m.model.clone() } else { format!("{} ({})", m.model, m.provider) };
+        let e = per.entry((p.clone(), model)).or_default().entry(m.kind).or_default();
         e.0 += m.tokens;
         e.1 += m.cost;
     }
@@ -1191,6 +1193,47 @@ mod tests {
         assert_eq!((b.status, b.forecast_variance), ("at risk", Some(m("-5000"))));
         let b = r.projects[1].budget.as_ref().unwrap();
         assert_eq!((b.status, b.forecast, b.forecast_variance), ("favourable", Some(m("15000")), Some(m("5000"))));
+    }
+
+    #[test]
+    fn one_model_bought_from_two_providers_is_two_savings_lines_at_their_own_prices() {
+        let usage = |provider: &str, kind: TokenKind, tokens: &str, cost: &str| crate::detail::ModelUsage {
+            project: Some("a".into()),
+            model: "claude-sonnet-4-5".into(),
+            provider: provider.into(),
+            kind,
+            tokens: m(tokens),
+            cost: m(cost),
+            requests: 0,
+        };
+        let detail = MonthDetail {
+            models: vec![
+                // Input 3 per 1M at Anthropic, 3.3 per 1M through AWS; cached at a tenth.
+                usage("Anthropic", TokenKind::Input, "1000000", "3"),
+                usage("Anthropic", TokenKind::CachedInput, "1000000", "0.3"),
+                usage("Amazon Web Services", TokenKind::Input, "2000000", "6.6"),
+                usage("Amazon Web Services", TokenKind::CachedInput, "2000000", "0.66"),
+            ],
+            ..Default::default()
+        };
+        let month = BillingMonth::parse("2026-11").unwrap();
+        let opts = ReportOptions::default();
+        let found = savings(&detail, &BTreeMap::new(), &[], month, None, &opts, "USD");
+        let made: Vec<(&str, Option<Money>)> =
+            found.iter().filter(|s| s.kind == "caching-made").map(|s| (s.title.as_str(), s.amount)).collect();
+        assert_eq!(
+            made,
+            [
+                (
+                    "claude-sonnet-4-5 (Amazon Web Services): prompt caching (hit rate 50.0%) already saved this month",
+                    Some(m("5.94"))
+                ),
+                (
+                    "claude-sonnet-4-5 (Anthropic): prompt caching (hit rate 50.0%) already saved this month",
+                    Some(m("2.7"))
+                ),
+            ]
+        );
     }
 
     #[test]
