@@ -741,6 +741,44 @@ impl Texts {
     }
 }
 
+/// A timestamp column as the dictionary Polars' writer would make of it (distinct values in the
+/// order first seen, a key per row), or `None` when most values are distinct (it would then
+/// write the column plain). Polars finds it by estimating the distinct values and then hashing
+/// every row again; here one pass with a small map does it, and the pages are the same.
+fn time_dictionary(v: &Values<i64>) -> Option<DictionaryArray<u32>> {
+    let rows = v.values.len();
+    let mut keys = Vec::with_capacity(rows);
+    let mut distinct: Vec<i64> = Vec::new();
+    let mut index: PlHashMap<i64, u32> = PlHashMap::default();
+    let mut last: Option<(i64, u32)> = None;
+    for (i, &t) in v.values.iter().enumerate() {
+        if !v.valid.get(i) {
+            keys.push(0);
+            continue;
+        }
+        let key = match last {
+            Some((l, k)) if l == t => k,
+            _ => {
+                let k = *index.entry(t).or_insert_with(|| {
+                    distinct.push(t);
+                    distinct.len() as u32 - 1
+                });
+                last = Some((t, k));
+                k
+            }
+        };
+        keys.push(key);
+        if distinct.len() > 128 && distinct.len() as f64 > MAX_DISTINCT_SHARE * rows as f64 {
+            return None;
+        }
+    }
+    let dtype = ArrowDataType::Timestamp(polars_arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into()));
+    let values = PrimitiveArray::<i64>::from_vec(distinct).to(dtype);
+    let validity: Option<Bitmap> = v.valid.clone().into();
+    let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), validity);
+    DictionaryArray::<u32>::try_from_keys(keys, values.boxed(), false).ok()
+}
+
 /// A column of numbers being built: the values (zero where empty) and which are set.
 struct Values<T> {
     values: Vec<T>,
@@ -900,11 +938,14 @@ impl<'f> Out<'f> {
             built.insert(name, Part::Column(ca.into_decimal_unchecked(38, MONEY_SCALE).into_column()));
         }
         for (name, v) in self.times {
-            let ca = Int64Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
-            built.insert(
-                name,
-                Part::Column(ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column()),
-            );
+            let part = match self.keyed.then(|| time_dictionary(&v)).flatten() {
+                Some(dict) => Part::Dictionary(name.into(), dict),
+                None => {
+                    let ca = Int64Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
+                    Part::Column(ca.into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_column())
+                }
+            };
+            built.insert(name, part);
         }
         for (name, v) in self.counts {
             let ca = Int64Chunked::from_vec_validity(name.into(), v.values, v.valid.into());
@@ -1326,6 +1367,29 @@ mod tests {
         }
         // Values with a quote inside are unescaped: those records are not cached.
         assert_eq!(cached, 722, "records cached");
+    }
+
+    #[test]
+    fn timestamp_columns_become_dictionaries_unless_mostly_distinct() {
+        let hour = 3_600_000_000i64;
+        let mut v = Values::new(1_000);
+        for i in 0..1_000i64 {
+            v.push((i % 10 != 3).then_some(1_790_000_000_000_000 + (i % 24) * hour));
+        }
+        let dict = time_dictionary(&v).expect("24 distinct hours in 1,000 rows");
+        assert_eq!(dict.values().len(), 24);
+        let part = Part::Dictionary("ChargePeriodStart".into(), dict);
+        let column = part.into_column().unwrap();
+        assert_eq!(column.dtype(), &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)));
+        let expected =
+            Int64Chunked::from_vec_validity("ChargePeriodStart".into(), v.values.clone(), v.valid.clone().into())
+                .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                .into_column();
+        assert!(column.equals_missing(&expected));
+        // Every value distinct: left plain, as Polars' writer would write it.
+        let mut distinct = Values::new(1_000);
+        (0..1_000i64).for_each(|i| distinct.push(Some(i * hour)));
+        assert!(time_dictionary(&distinct).is_none());
     }
 
     #[test]

@@ -60,9 +60,9 @@ pub(crate) trait ChunkMapper: Sync {
 pub(crate) enum Part {
     /// The column as Polars holds it, written as Polars' own writer writes it.
     Column(Column),
-    /// A text column held only as the dictionary its reader built while mapping it (the distinct
-    /// values, and a key per row), written as the column's Parquet dictionary: the column itself
-    /// is never built.
+    /// A text (or timestamp) column held only as the dictionary its reader built while mapping
+    /// it (the distinct values, and a key per row), written as the column's Parquet dictionary:
+    /// the column itself is never built.
     Dictionary(PlSmallStr, DictionaryArray<u32>),
 }
 
@@ -88,7 +88,7 @@ impl Part {
     fn field(&self) -> (PlSmallStr, DataType) {
         match self {
             Part::Column(c) => (c.name().clone(), c.dtype().clone()),
-            Part::Dictionary(name, _) => (name.clone(), DataType::String),
+            Part::Dictionary(name, dict) => (name.clone(), DataType::from_arrow_dtype(dict.values().dtype())),
         }
     }
 
@@ -96,7 +96,16 @@ impl Part {
     pub(crate) fn into_column(self) -> PolarsResult<Column> {
         match self {
             Part::Column(c) => Ok(c),
-            Part::Dictionary(name, dict) => crate::views::gathered(&name, text_values(&name, &dict)?, dict.keys()),
+            Part::Dictionary(name, dict) => match dict.values().as_any().downcast_ref::<PrimitiveArray<i64>>() {
+                // Timestamps: each row's value looked up, then typed as the dictionary's values are.
+                Some(values) => {
+                    let all = values.values();
+                    let rows = dict.keys().iter().map(|k| k.and_then(|&k| all.get(k as usize).copied()));
+                    let dtype = DataType::from_arrow_dtype(values.dtype());
+                    Int64Chunked::from_iter_options(name, rows).into_series().cast(&dtype).map(Column::from)
+                }
+                None => crate::views::gathered(&name, text_values(&name, &dict)?, dict.keys()),
+            },
         }
     }
 }
